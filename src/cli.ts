@@ -1,0 +1,53 @@
+import { parseArgs } from 'node:util';
+import type { Command } from './ops/command.js';
+import { migrateCommand } from './ops/migrate.js';
+import { flagCommands, messagesCommand } from './ops/moderation.js';
+import { serveCommand } from './ops/serve.js';
+
+/** Every operator command; later features add theirs here. */
+export const commands: Command[] = [serveCommand, migrateCommand, messagesCommand, ...flagCommands];
+
+function help(out: (line: string) => void) {
+  out('usage: minitwit <command> [options]\n\ncommands:');
+  for (const c of commands) out(`  ${c.name.padEnd(16)}${c.summary}`);
+  out('\nEvery command that touches data takes --database URL (default: DATABASE_URL).');
+  out('Run `minitwit <command> --help` for its usage.');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    help(out);
+    return name === undefined ? 1 : 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    err(`minitwit: unknown command "${name}"`);
+    help(err);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        database: { type: 'string' },
+        ...command.options,
+      },
+    });
+    if (values.help) {
+      out(`usage: ${command.usage}\n\n${command.summary}`);
+      return 0;
+    }
+    return await command.run({ values, positionals, out, err });
+  } catch (error) {
+    err(`minitwit ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+
+/** Everything the server reads from its environment, parsed once and typed. */
+export interface Config {
+  /** Port of the HTML web app. */
+  port: number;
+  /** Port of the simulator API. */
+  apiPort: number;
+  /** Address both servers bind to. */
+  host: string;
+  /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…`. */
+  databaseUrl: string;
+  /** Largest number of PostgreSQL connections this process opens. */
+  databasePoolMax: number;
+  /** Secret that signs session, flash and CSRF cookies. */
+  sessionSecret: string;
+  /** True when SESSION_SECRET was not set and a random one was made for this process. */
+  sessionSecretGenerated: boolean;
+  /** Trust X-Forwarded-* headers from a reverse proxy. */
+  trustProxy: boolean;
+  /** The exact `Authorization` header value the simulator API accepts. */
+  simApiAuth: string;
+  logLevel: string;
+  /** Human-readable logs instead of JSON lines. */
+  logPretty: boolean;
+  /** Run migrations when the server starts. */
+  migrateOnStart: boolean;
+  production: boolean;
+}
+
+export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
+
+export class ConfigError extends Error {}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean) {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const secret = env.SESSION_SECRET ?? '';
+  if (secret !== '' && secret.length < 32) {
+    throw new ConfigError('SESSION_SECRET must be at least 32 characters long');
+  }
+  const databaseUrl = env.DATABASE_URL || 'sqlite:./data/minitwit.db';
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must start with sqlite: or postgres://');
+  }
+  return {
+    port: integer(env, 'PORT', 5000),
+    apiPort: integer(env, 'API_PORT', 5001),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl,
+    databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    sessionSecret: secret || randomBytes(32).toString('base64url'),
+    sessionSecretGenerated: secret === '',
+    trustProxy: flag(env, 'TRUST_PROXY', false),
+    simApiAuth: env.SIM_API_AUTH || DEFAULT_SIM_API_AUTH,
+    logLevel: env.LOG_LEVEL || 'info',
+    logPretty: flag(env, 'LOG_PRETTY', false),
+    migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
+    production,
+  };
+}

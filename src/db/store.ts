@@ -1,0 +1,331 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from './connect.js';
+import type { Database, User } from './schema.js';
+
+/** A message as the timelines show it: the message and its author. */
+export interface TimelineEntry {
+  messageId: number;
+  text: string;
+  pubDate: number;
+  authorId: number;
+  username: string;
+  email: string;
+}
+
+/** One message as the moderation listing shows it. */
+export interface ModerationEntry {
+  messageId: number;
+  authorId: number;
+  text: string;
+  flagged: number;
+}
+
+export interface PageQuery {
+  limit: number;
+  /** Only messages with a smaller id than this (the cursor of the previous page). */
+  before?: number | undefined;
+}
+
+export class UniqueViolation extends Error {}
+
+/** SQLite's SQLITE_MAX_COMPOUND_SELECT is 500: stay well below it per statement. */
+const AUTHORS_PER_QUERY = 200;
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+/**
+ * The only code that speaks SQL. Every query is written with Kysely and runs unchanged on
+ * SQLite and PostgreSQL; the domain layer above never sees a query.
+ */
+export class Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  // ---- users ----
+
+  async findUserByName(username: string): Promise<User | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', username)
+      .executeTakeFirst();
+  }
+
+  async findUserById(userId: number): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  async findUserIdByName(username: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('user_id')
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return row?.user_id;
+  }
+
+  /** Inserts a user; throws UniqueViolation when the username is taken. */
+  async createUser(user: { username: string; email: string; pwHash: string }): Promise<number> {
+    try {
+      const row = await this.db
+        .insertInto('users')
+        .values({ username: user.username, email: user.email, pw_hash: user.pwHash })
+        .returning('user_id')
+        .executeTakeFirstOrThrow();
+      return row.user_id;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UniqueViolation('username taken');
+      throw error;
+    }
+  }
+
+  async setPasswordHash(userId: number, pwHash: string): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ pw_hash: pwHash })
+      .where('user_id', '=', userId)
+      .execute();
+  }
+
+  // ---- messages ----
+
+  async createMessage(authorId: number, text: string, pubDate: number): Promise<number> {
+    const row = await this.db
+      .insertInto('messages')
+      .values({ author_id: authorId, text, pub_date: pubDate, flagged: 0 })
+      .returning('message_id')
+      .executeTakeFirstOrThrow();
+    return row.message_id;
+  }
+
+  private timelineSelect() {
+    return this.db
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.user_id', 'm.author_id')
+      .select([
+        'm.message_id as messageId',
+        'm.text as text',
+        'm.pub_date as pubDate',
+        'm.author_id as authorId',
+        'u.username as username',
+        'u.email as email',
+      ])
+      .where('m.flagged', '=', 0);
+  }
+
+  /** Everyone's visible messages, newest first (ids grow with time). */
+  async publicTimeline(page: PageQuery): Promise<TimelineEntry[]> {
+    let query = this.timelineSelect();
+    if (page.before !== undefined) query = query.where('m.message_id', '<', page.before);
+    return query.orderBy('m.message_id', 'desc').limit(page.limit).execute();
+  }
+
+  /** One author's visible messages, newest first: a range scan of (author_id, message_id). */
+  async userTimeline(authorId: number, page: PageQuery): Promise<TimelineEntry[]> {
+    let query = this.timelineSelect().where('m.author_id', '=', authorId);
+    if (page.before !== undefined) query = query.where('m.message_id', '<', page.before);
+    return query.orderBy('m.message_id', 'desc').limit(page.limit).execute();
+  }
+
+  /**
+   * The messages of a user and of everyone they follow, newest first.
+   *
+   * Instead of gathering every message of every followed author and sorting them (which costs
+   * as much as the busiest followed author has ever written), it takes at most `limit` newest
+   * ids from each author's (author_id, message_id) index range and keeps the newest `limit` of
+   * those: work bounded by authors x limit, whatever the table's size.
+   */
+  async homeTimeline(userId: number, page: PageQuery): Promise<TimelineEntry[]> {
+    const followed = await this.db
+      .selectFrom('followers')
+      .select('whom_id')
+      .where('who_id', '=', userId)
+      .execute();
+    const authors = [userId, ...followed.map((f) => f.whom_id).filter((id) => id !== userId)];
+
+    const ids: number[] = [];
+    for (let i = 0; i < authors.length; i += AUTHORS_PER_QUERY) {
+      ids.push(...(await this.newestIdsOf(authors.slice(i, i + AUTHORS_PER_QUERY), page)));
+    }
+    if (ids.length === 0) return [];
+    ids.sort((a, b) => b - a);
+    const newest = ids.slice(0, page.limit);
+    return this.timelineSelect()
+      .where('m.message_id', 'in', newest)
+      .orderBy('m.message_id', 'desc')
+      .execute();
+  }
+
+  private async newestIdsOf(authors: number[], page: PageQuery): Promise<number[]> {
+    const branch = (authorId: number) => {
+      let query = this.db
+        .selectFrom('messages')
+        .select('message_id')
+        .where('author_id', '=', authorId)
+        .where('flagged', '=', 0);
+      if (page.before !== undefined) query = query.where('message_id', '<', page.before);
+      return this.db
+        .selectFrom(query.orderBy('message_id', 'desc').limit(page.limit).as(`a${authorId}`))
+        .select('message_id');
+    };
+    const [first, ...rest] = authors;
+    if (first === undefined) return [];
+    let union = branch(first);
+    for (const authorId of rest) union = union.unionAll(branch(authorId));
+    const rows = await union.execute();
+    return rows.map((r) => r.message_id);
+  }
+
+  // ---- follows ----
+
+  async follow(whoId: number, whomId: number): Promise<void> {
+    await this.db
+      .insertInto('followers')
+      .values({ who_id: whoId, whom_id: whomId })
+      .onConflict((oc) => oc.columns(['who_id', 'whom_id']).doNothing())
+      .execute();
+  }
+
+  async unfollow(whoId: number, whomId: number): Promise<void> {
+    await this.db
+      .deleteFrom('followers')
+      .where('who_id', '=', whoId)
+      .where('whom_id', '=', whomId)
+      .execute();
+  }
+
+  async isFollowing(whoId: number, whomId: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('followers')
+      .select('who_id')
+      .where('who_id', '=', whoId)
+      .where('whom_id', '=', whomId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Usernames that `whoId` follows, in the order of their user ids. */
+  async followedUsernames(whoId: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('followers as f')
+      .innerJoin('users as u', 'u.user_id', 'f.whom_id')
+      .select('u.username')
+      .where('f.who_id', '=', whoId)
+      .orderBy('f.whom_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.username);
+  }
+
+  // ---- settings ----
+
+  async getSetting(name: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('settings')
+      .select('value')
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.value);
+  }
+
+  async setSetting(name: string, value: number): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ name, value })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
+      .execute();
+  }
+
+  // ---- sessions ----
+
+  async createSession(id: string, userId: number, createdAt: number, expiresAt: number) {
+    await this.db
+      .insertInto('sessions')
+      .values({ id, user_id: userId, created_at: createdAt, expires_at: expiresAt })
+      .execute();
+  }
+
+  async findSessionUser(id: string, now: number): Promise<User | undefined> {
+    return this.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.user_id', 's.user_id')
+      .select(['u.user_id', 'u.username', 'u.email', 'u.pw_hash'])
+      .where('s.id', '=', id)
+      .where('s.expires_at', '>', now)
+      .executeTakeFirst();
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('id', '=', id).execute();
+  }
+
+  async deleteExpiredSessions(now: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('sessions')
+      .where('expires_at', '<=', now)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  // ---- moderation ----
+
+  /** Messages in id order, a page at a time, so that listing ten million rows stays flat. */
+  async *allMessages(options: { flaggedOnly?: boolean; batch?: number } = {}) {
+    const batch = options.batch ?? 1000;
+    let after = 0;
+    for (;;) {
+      let query = this.db
+        .selectFrom('messages')
+        .select(['message_id as messageId', 'author_id as authorId', 'text', 'flagged'])
+        .where('message_id', '>', after);
+      if (options.flaggedOnly) query = query.where('flagged', '<>', 0);
+      const rows: ModerationEntry[] = await query.orderBy('message_id').limit(batch).execute();
+      yield* rows;
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < batch) return;
+      after = last.messageId;
+    }
+  }
+
+  /** Sets `flagged` on the given messages; returns the ids that exist. */
+  async setFlagged(messageIds: number[], flagged: 0 | 1): Promise<number[]> {
+    if (messageIds.length === 0) return [];
+    const rows = await this.db
+      .updateTable('messages')
+      .set({ flagged })
+      .where('message_id', 'in', messageIds)
+      .returning('message_id')
+      .execute();
+    return rows.map((r) => r.message_id).sort((a, b) => a - b);
+  }
+
+  // ---- health ----
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('settings').select('name').limit(1).execute();
+  }
+
+  async counts() {
+    const count = async (table: keyof Database) => {
+      const row = await this.db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    };
+    return {
+      users: await count('users'),
+      messages: await count('messages'),
+      followers: await count('followers'),
+    };
+  }
+}

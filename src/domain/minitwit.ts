@@ -1,0 +1,189 @@
+import type { User } from '../db/schema.js';
+import { type PageQuery, type Store, type TimelineEntry, UniqueViolation } from '../db/store.js';
+import { DomainError, invalid, notFound } from './errors.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { messageError, type Registration, registrationError, TEXTS } from './validation.js';
+
+export type { TimelineEntry, User };
+
+/** Events the domain reports, for metrics and logs; the domain itself knows nothing of either. */
+export interface DomainEvents {
+  registered?(user: { userId: number; username: string }): void;
+  login?(ok: boolean): void;
+  messagePosted?(): void;
+  followed?(): void;
+  unfollowed?(): void;
+  flagged?(count: number): void;
+  latestChanged?(value: number): void;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** The cursor of the next (older) page, or undefined when this is the last one. */
+  next: number | undefined;
+}
+
+export const LATEST = 'latest';
+export const PAGE_SIZE = 30;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/**
+ * MiniTwit's behaviour, shared by the web app and the simulator API: both are thin adapters
+ * that turn requests into these calls and the results into pages or JSON.
+ */
+export class MiniTwit {
+  constructor(
+    readonly store: Store,
+    private readonly events: DomainEvents = {},
+  ) {}
+
+  // ---- accounts ----
+
+  /** Registers a user, or throws DomainError('invalid', <the first rule broken>). */
+  async register(registration: Registration): Promise<number> {
+    const problem = registrationError(registration);
+    if (problem) throw invalid(problem);
+    if ((await this.store.findUserIdByName(registration.username)) !== undefined) {
+      throw invalid(TEXTS.usernameTaken);
+    }
+    const pwHash = await hashPassword(registration.password);
+    try {
+      const userId = await this.store.createUser({
+        username: registration.username,
+        email: registration.email,
+        pwHash,
+      });
+      this.events.registered?.({ userId, username: registration.username });
+      return userId;
+    } catch (error) {
+      // Two registrations of one name at once: the unique index decides.
+      if (error instanceof UniqueViolation) throw invalid(TEXTS.usernameTaken);
+      throw error;
+    }
+  }
+
+  /**
+   * Checks a username and password. Legacy Werkzeug hashes that match are replaced by argon2id
+   * on the spot, so every user moves to the modern format at their next login.
+   */
+  async authenticate(username: string, password: string): Promise<User> {
+    const user = username ? await this.store.findUserByName(username) : undefined;
+    if (!user) {
+      this.events.login?.(false);
+      throw new DomainError('unauthorized', TEXTS.invalidUsername);
+    }
+    const check = await verifyPassword(password, user.pw_hash);
+    if (!check.ok) {
+      this.events.login?.(false);
+      throw new DomainError('unauthorized', TEXTS.invalidPassword);
+    }
+    if (check.needsRehash) {
+      user.pw_hash = await hashPassword(password);
+      await this.store.setPasswordHash(user.user_id, user.pw_hash);
+    }
+    this.events.login?.(true);
+    return user;
+  }
+
+  findUser(username: string): Promise<User | undefined> {
+    return this.store.findUserByName(username);
+  }
+
+  async requireUser(username: string): Promise<User> {
+    const user = await this.store.findUserByName(username);
+    if (!user) throw notFound(`User "${username}" not found`);
+    return user;
+  }
+
+  // ---- messages ----
+
+  /** Stores a message by `authorId`, dated now. */
+  async post(authorId: number, text: string): Promise<number> {
+    const problem = messageError(text);
+    if (problem) throw invalid(problem);
+    const id = await this.store.createMessage(authorId, text, now());
+    this.events.messagePosted?.();
+    return id;
+  }
+
+  // ---- follows ----
+
+  async follow(whoId: number, whomId: number): Promise<void> {
+    await this.store.follow(whoId, whomId);
+    this.events.followed?.();
+  }
+
+  async unfollow(whoId: number, whomId: number): Promise<void> {
+    await this.store.unfollow(whoId, whomId);
+    this.events.unfollowed?.();
+  }
+
+  isFollowing(whoId: number, whomId: number): Promise<boolean> {
+    return this.store.isFollowing(whoId, whomId);
+  }
+
+  followedUsernames(whoId: number, limit: number): Promise<string[]> {
+    return this.store.followedUsernames(whoId, limit);
+  }
+
+  // ---- timelines ----
+
+  publicTimeline(limit: number, before?: number): Promise<TimelineEntry[]> {
+    return this.store.publicTimeline({ limit, before });
+  }
+
+  userTimeline(userId: number, limit: number, before?: number): Promise<TimelineEntry[]> {
+    return this.store.userTimeline(userId, { limit, before });
+  }
+
+  homeTimeline(userId: number, limit: number, before?: number): Promise<TimelineEntry[]> {
+    return this.store.homeTimeline(userId, { limit, before });
+  }
+
+  /** Pages of PAGE_SIZE for the web, each with the cursor of the next (older) page. */
+  publicPage(before?: number): Promise<Page<TimelineEntry>> {
+    return this.paged((p) => this.store.publicTimeline(p), before);
+  }
+
+  userPage(userId: number, before?: number): Promise<Page<TimelineEntry>> {
+    return this.paged((p) => this.store.userTimeline(userId, p), before);
+  }
+
+  homePage(userId: number, before?: number): Promise<Page<TimelineEntry>> {
+    return this.paged((p) => this.store.homeTimeline(userId, p), before);
+  }
+
+  private async paged(
+    timeline: (page: PageQuery) => Promise<TimelineEntry[]>,
+    before: number | undefined,
+  ): Promise<Page<TimelineEntry>> {
+    const rows = await timeline({ limit: PAGE_SIZE + 1, before });
+    const items = rows.slice(0, PAGE_SIZE);
+    return { items, next: rows.length > PAGE_SIZE ? items.at(-1)?.messageId : undefined };
+  }
+
+  // ---- simulator state ----
+
+  /** The id of the last simulator action the API saw, or -1 before the first. */
+  async latest(): Promise<number> {
+    return (await this.store.getSetting(LATEST)) ?? -1;
+  }
+
+  async setLatest(value: number): Promise<void> {
+    await this.store.setSetting(LATEST, value);
+    this.events.latestChanged?.(value);
+  }
+
+  // ---- moderation ----
+
+  listMessages(options: { flaggedOnly?: boolean } = {}) {
+    return this.store.allMessages(options);
+  }
+
+  async setFlagged(messageIds: number[], flagged: boolean): Promise<number[]> {
+    const changed = await this.store.setFlagged(messageIds, flagged ? 1 : 0);
+    if (flagged) this.events.flagged?.(changed.length);
+    return changed;
+  }
+}

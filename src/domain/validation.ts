@@ -1,0 +1,63 @@
+/**
+ * Input rules shared by the web form and the simulator API. The first four texts are the
+ * reference MiniTwit's, checked in its order; the limits after them are ours.
+ */
+export const TEXTS = {
+  noUsername: 'You have to enter a username',
+  badEmail: 'You have to enter a valid email address',
+  noPassword: 'You have to enter a password',
+  passwordMismatch: 'The two passwords do not match',
+  usernameTaken: 'The username is already taken',
+  invalidUsername: 'Invalid username',
+  invalidPassword: 'Invalid password',
+} as const;
+
+export const LIMITS = {
+  username: 64,
+  email: 254,
+  password: 1024,
+  message: 1000,
+} as const;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above, but tab and newlines may stay
+const CONTROL_EXCEPT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+export interface Registration {
+  username: string;
+  email: string;
+  password: string;
+  /** The web form's repeat field; the API has none. */
+  password2?: string | undefined;
+}
+
+/** The first rule a registration breaks, or undefined when it is acceptable. */
+export function registrationError(r: Registration): string | undefined {
+  if (!r.username) return TEXTS.noUsername;
+  if (!r.email?.includes('@')) return TEXTS.badEmail;
+  if (!r.password) return TEXTS.noPassword;
+  if (r.password2 !== undefined && r.password !== r.password2) return TEXTS.passwordMismatch;
+  if ([...r.username].length > LIMITS.username) {
+    return `The username can be at most ${LIMITS.username} characters long`;
+  }
+  if (CONTROL.test(r.username) || r.username.includes('/') || r.username !== r.username.trim()) {
+    return 'The username cannot contain control characters, slashes or surrounding spaces';
+  }
+  if (r.email.length > LIMITS.email || CONTROL.test(r.email) || /\s/.test(r.email)) {
+    return TEXTS.badEmail;
+  }
+  if (r.password.length > LIMITS.password) {
+    return `The password can be at most ${LIMITS.password} characters long`;
+  }
+  return undefined;
+}
+
+/** Why a message text cannot be stored, or undefined. Empty texts are the caller's concern. */
+export function messageError(text: string): string | undefined {
+  if ([...text].length > LIMITS.message) {
+    return `A message can be at most ${LIMITS.message} characters long`;
+  }
+  if (CONTROL_EXCEPT_WHITESPACE.test(text)) return 'A message cannot contain control characters';
+  return undefined;
+}

@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import { field, forbiddenCsrf, redirect, type WebContext } from '../context.js';
+
+export function accountRoutes(app: FastifyInstance, ctx: WebContext) {
+  app.get('/login', async (request, reply) => {
+    if (request.user) return redirect(reply, '/');
+    return ctx.render.page(request, reply, 'login', { title: 'Sign In' });
+  });
+
+  app.post('/login', async (request, reply) => {
+    if (request.user) return redirect(reply, '/');
+    const username = field(request.body, 'username');
+    const password = field(request.body, 'password');
+    const show = (error: string, status: number) =>
+      ctx.render.page(request, reply, 'login', { title: 'Sign In', error, username }, status);
+    if (!ctx.session.csrfValid(request, field(request.body, '_csrf'))) {
+      return show(forbiddenCsrf().message, 403);
+    }
+    try {
+      const user = await ctx.domain.authenticate(username, password);
+      await ctx.session.signIn(request, reply, user);
+    } catch (error) {
+      if (error instanceof DomainError) return show(error.message, 200);
+      throw error;
+    }
+    ctx.session.flash(request, reply, 'You were logged in');
+    return redirect(reply, '/');
+  });
+
+  app.get('/register', async (request, reply) => {
+    if (request.user) return redirect(reply, '/');
+    return ctx.render.page(request, reply, 'register', { title: 'Sign Up' });
+  });
+
+  app.post('/register', async (request, reply) => {
+    if (request.user) return redirect(reply, '/');
+    const username = field(request.body, 'username');
+    const email = field(request.body, 'email');
+    const show = (error: string, status: number) =>
+      ctx.render.page(
+        request,
+        reply,
+        'register',
+        { title: 'Sign Up', error, username, email },
+        status,
+      );
+    if (!ctx.session.csrfValid(request, field(request.body, '_csrf'))) {
+      return show(forbiddenCsrf().message, 403);
+    }
+    try {
+      await ctx.domain.register({
+        username,
+        email,
+        password: field(request.body, 'password'),
+        password2: field(request.body, 'password2'),
+      });
+    } catch (error) {
+      if (error instanceof DomainError) return show(error.message, 200);
+      throw error;
+    }
+    ctx.session.flash(request, reply, 'You were successfully registered and can login now');
+    return redirect(reply, '/login');
+  });
+
+  app.get('/logout', async (request, reply) => {
+    await ctx.session.signOut(request, reply);
+    ctx.session.flash(request, reply, 'You were logged out');
+    return redirect(reply, '/public');
+  });
+}
