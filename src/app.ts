@@ -6,6 +6,7 @@ import { migrateToLatest } from './db/migrations.js';
 import { Store } from './db/store.js';
 import { type DomainEvents, MiniTwit } from './domain/minitwit.js';
 import { Sessions } from './domain/sessions.js';
+import { Health, installHealthRoutes } from './ops/health.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import { buildWebServer } from './web/server.js';
 
@@ -15,6 +16,7 @@ export interface App {
   store: Store;
   domain: MiniTwit;
   logger: Logger;
+  health: Health;
   web: FastifyInstance;
   api: FastifyInstance;
   /** Binds both servers to their configured ports (0 picks free ones); returns their URLs. */
@@ -52,6 +54,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const sessions = new Sessions(store);
   const web = await buildWebServer({ config, domain, sessions, logger });
   const api = await buildApiServer({ config, domain, logger });
+  const health = new Health(store, database);
+  installHealthRoutes(web, health);
+  installHealthRoutes(api, health);
 
   let closed: Promise<void> | undefined;
   return {
@@ -60,6 +65,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     store,
     domain,
     logger,
+    health,
     web,
     api,
     async listen() {
@@ -75,6 +81,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     },
     close() {
       closed ??= (async () => {
+        health.draining = true;
         await Promise.all([web.close(), api.close()]);
         await database.close();
       })();

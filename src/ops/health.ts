@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import type { DatabaseHandle } from '../db/connect.js';
+import { pendingMigrations } from '../db/migrations.js';
+import type { Store } from '../db/store.js';
+
+export interface Readiness {
+  ready: boolean;
+  checks: { database: string; migrations: string; shutdown: string };
+}
+
+/** Liveness and readiness of this process, for load balancers and orchestrators. */
+export class Health {
+  /** Set when shutdown begins: the process stays alive but asks for no new traffic. */
+  draining = false;
+  private migrationsApplied = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly database: DatabaseHandle,
+  ) {}
+
+  async readiness(): Promise<Readiness> {
+    const checks = {
+      database: 'ok',
+      migrations: 'ok',
+      shutdown: this.draining ? 'draining' : 'ok',
+    };
+    try {
+      await this.store.ping();
+      if (!this.migrationsApplied) {
+        const pending = await pendingMigrations(this.database.db, this.database.dialect);
+        if (pending.length > 0) checks.migrations = `pending: ${pending.join(', ')}`;
+        else this.migrationsApplied = true;
+      }
+    } catch (error) {
+      checks.database = `unreachable: ${error instanceof Error ? error.message : String(error)}`;
+      checks.migrations = 'unknown';
+    }
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return { ready, checks };
+  }
+}
+
+/** GET /healthz: the process answers. GET /readyz: it can serve (200) or should get no traffic (503). */
+export function installHealthRoutes(app: FastifyInstance, health: Health) {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = await health.readiness();
+    return reply.code(readiness.ready ? 200 : 503).send(readiness);
+  });
+}
