@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type DatabaseKind, forEachDatabase } from '../helpers/databases.js';
 
 /** The Debian Chromium the suites drive; never a downloaded browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -108,4 +110,26 @@ export async function startForeignSite(body: string): Promise<ForeignSite> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Declares a browser suite once per database. Without Chromium it says so loudly: a failing
+ * test under CI=true, a skipped test with the reason otherwise.
+ */
+export function forEachDatabaseInBrowser(title: string, suite: (kind: DatabaseKind) => void) {
+  forEachDatabase(title, (kind) => {
+    const problem = browserProblem();
+    if (problem === undefined) {
+      suite(kind);
+      return;
+    }
+    process.stderr.write(`\n!!! ${problem}\n\n`);
+    if (process.env.CI === 'true') {
+      test('Chromium is available (required when CI=true)', () => {
+        throw new Error(problem);
+      });
+    } else {
+      test('browser suite', { skip: problem }, () => {});
+    }
+  });
 }
