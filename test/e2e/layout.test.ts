@@ -128,6 +128,8 @@ forEachDatabaseInBrowser('browser: paging, cross-site links, phone width, avatar
       await page.goto(foreign.url);
       const [anonymous] = await Promise.all([page.waitForNavigation(), page.click('#follow')]);
       assert.equal(anonymous?.status(), 401);
+      // The page says why and offers the way in.
+      assert.equal(await page.getByRole('link', { name: 'Sign in', exact: true }).count(), 1);
 
       await signIn(page, base, victim);
       await page.goto(foreign.url);

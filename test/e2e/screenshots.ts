@@ -31,6 +31,8 @@ try {
     const shot = async (name: string) => {
       const file = join(out, `${label}-${name}.png`);
       await page.screenshot({ path: file, fullPage: true });
+      // The first screenful too: what a person sees before scrolling.
+      await page.screenshot({ path: file.replace(/\.png$/, '-top.png') });
       console.log(file);
     };
     const go = async (path: string, name: string) => {
