@@ -3,7 +3,12 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { SimClient } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { forEachDatabaseInBrowser, launchBrowser, newContext } from './browser.js';
+import {
+  forEachDatabaseInBrowser,
+  launchBrowser,
+  newContext,
+  startForeignSite,
+} from './browser.js';
 
 /** The flash messages on the page now shown. */
 const flashes = (page: Page) => page.locator('.flashes li').allTextContents();
@@ -52,7 +57,17 @@ forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {
         javaScriptEnabled: javaScript,
       });
       const base = server.webUrl;
+      const probe = await startForeignSite(
+        '<p id="probe">static</p><script>document.getElementById("probe").textContent = "script ran";</script>',
+      );
       try {
+        // Scripts really are on, or really off, in this browser profile.
+        await page.goto(probe.url);
+        assert.equal(
+          await page.locator('#probe').textContent(),
+          javaScript ? 'script ran' : 'static',
+        );
+
         // Anonymous: / goes to the public timeline.
         await page.goto(`${base}/`);
         assert.equal(new URL(page.url()).pathname, '/public');
@@ -172,6 +187,7 @@ forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {
         assert.ok(blocked.some((url) => url.startsWith('https://www.gravatar.com/avatar/')));
       } finally {
         await context.close();
+        await probe.close();
       }
     });
   }
