@@ -46,11 +46,17 @@ export function isLoopback(url: string): boolean {
  */
 export async function newContext(
   browser: Browser,
-  options: { javaScriptEnabled?: boolean; width?: number; height?: number } = {},
+  options: {
+    javaScriptEnabled?: boolean;
+    width?: number;
+    height?: number;
+    colorScheme?: 'light' | 'dark';
+  } = {},
 ): Promise<{ context: BrowserContext; page: Page; blocked: string[] }> {
   const context = await browser.newContext({
     javaScriptEnabled: options.javaScriptEnabled ?? true,
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
+    colorScheme: options.colorScheme ?? 'light',
   });
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(15_000);

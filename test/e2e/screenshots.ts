@@ -28,11 +28,12 @@ async function main() {
   const browser = await launchBrowser();
   try {
     await seedPeople(server);
-    for (const [label, width, height] of [
-      ['desktop', 1280, 900],
-      ['phone', 360, 740],
+    for (const [label, width, height, colorScheme] of [
+      ['desktop', 1280, 900, 'light'],
+      ['phone', 360, 740, 'light'],
+      ['dark-desktop', 1280, 900, 'dark'],
     ] as const) {
-      const { context, page } = await newContext(browser, { width, height });
+      const { context, page } = await newContext(browser, { width, height, colorScheme });
       const base = server.webUrl;
       const shot = async (name: string) => {
         const file = join(out, `${label}-${name}.png`);
