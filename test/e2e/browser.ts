@@ -1,0 +1,141 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type DatabaseKind, forEachDatabase } from '../helpers/databases.js';
+
+/** The Debian Chromium the suites drive; never a downloaded browser. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Why the browser suites cannot run here, or undefined when they can. */
+export function browserProblem(): string | undefined {
+  if (existsSync(CHROMIUM)) return undefined;
+  return `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); the browser end-to-end suite did NOT run`;
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+}
+
+/** Loopback only: 127.0.0.0/8 and ::1. Everything else (gravatar, for one) is refused. */
+export function isLoopback(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]' || host === 'localhost';
+}
+
+/**
+ * A fresh browser profile (its own cookies) that never leaves the machine: requests to other
+ * hosts are aborted at once, as they would fail without a network, and are counted.
+ */
+export async function newContext(
+  browser: Browser,
+  options: {
+    javaScriptEnabled?: boolean;
+    width?: number;
+    height?: number;
+    colorScheme?: 'light' | 'dark';
+  } = {},
+): Promise<{ context: BrowserContext; page: Page; blocked: string[] }> {
+  const context = await browser.newContext({
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
+    viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
+    colorScheme: options.colorScheme ?? 'light',
+  });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(15_000);
+  const blocked: string[] = [];
+  await context.route(
+    (url) => !isLoopback(url.toString()),
+    (route) => {
+      blocked.push(route.request().url());
+      return route.abort('internetdisconnected');
+    },
+  );
+  const page = await context.newPage();
+  return { context, page, blocked };
+}
+
+/** How far the page's content reaches past the viewport's right edge, in CSS pixels. */
+export function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    // This runs in the page, where `document` exists; the test code is compiled without the DOM.
+    const doc = (globalThis as unknown as { document: PageDocument }).document;
+    const root = doc.documentElement;
+    return Math.max(root.scrollWidth, doc.body.scrollWidth) - root.clientWidth;
+  });
+}
+
+interface PageDocument {
+  documentElement: { scrollWidth: number; clientWidth: number };
+  body: { scrollWidth: number };
+}
+
+export interface ForeignSite {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Another site on another loopback address (127.0.0.2: a different site from 127.0.0.1 to the
+ * browser), serving one page with the given body.
+ */
+export async function startForeignSite(body: string): Promise<ForeignSite> {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(
+      `<!doctype html><html><head><title>Elsewhere</title></head><body>${body}</body></html>`,
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.2', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.2:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Declares a browser suite once per database. Without Chromium it says so loudly: a failing
+ * test under CI=true, a skipped test with the reason otherwise.
+ */
+export function forEachDatabaseInBrowser(title: string, suite: (kind: DatabaseKind) => void) {
+  forEachDatabase(title, (kind) => {
+    const problem = browserProblem();
+    if (problem === undefined) {
+      suite(kind);
+      return;
+    }
+    process.stderr.write(`\n!!! ${problem}\n\n`);
+    if (process.env.CI === 'true') {
+      test('Chromium is available (required when CI=true)', () => {
+        throw new Error(problem);
+      });
+    } else {
+      test('browser suite', { skip: problem }, () => {});
+    }
+  });
+}
