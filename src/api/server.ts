@@ -6,6 +6,7 @@ import type { MiniTwit } from '../domain/minitwit.js';
 import { installRequestLogging, type Logger, serverOptions } from '../ops/logger.js';
 import { ApiError, sendError } from './errors.js';
 import { simulatorRoutes } from './routes.js';
+import { installApiSecurity } from './security.js';
 
 export interface ApiServerOptions {
   config: Config;
@@ -29,6 +30,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     serverOptions(options.logger, 'api', options.config.trustProxy, API_BODY_LIMIT),
   );
   installRequestLogging(app);
+  installApiSecurity(app, config, options.logger);
 
   // Before anything else, auth and body parsing included: remember the simulator's action id.
   app.addHook('onRequest', async (request) => {

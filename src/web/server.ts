@@ -13,6 +13,7 @@ import { Renderer } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
 import { timelineRoutes } from './routes/timelines.js';
+import { installSecurityHeaders, installWebRateLimits, WEB_SECURITY_HEADERS } from './security.js';
 import { WebSession } from './session.js';
 
 export interface WebServerOptions {
@@ -36,6 +37,8 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   session.install(app);
   const ctx: WebContext = { domain: options.domain, session, render: new Renderer(session) };
   installRequestLogging(app);
+  installSecurityHeaders(app, WEB_SECURITY_HEADERS);
+  installWebRateLimits(app, ctx, options.config);
 
   const css = readFileSync(resolve(webAssets, 'static/style.css'));
   app.get('/static/style.css', async (_request, reply) =>
