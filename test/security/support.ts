@@ -20,7 +20,6 @@ export class Tally {
     const parts = [...this.counts].map(([k, v]) => `${k}=${v}`).join(' ');
     const line = `attack cases [${suite}]: total=${this.total} ${parts}`;
     t.diagnostic(line);
-    process.stdout.write(`${line}\n`);
   }
 }
 
