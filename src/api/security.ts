@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Config, DEFAULT_SIM_API_AUTH } from '../config.js';
 import { AddressMatcher, clientKey } from '../ops/client-address.js';
 import type { Logger } from '../ops/logger.js';
@@ -13,6 +13,25 @@ export const API_SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
+};
+
+/**
+ * Router options for the API: errors the router raises before any hook (a URL with broken
+ * percent-encoding, a path parameter over 100 characters) answered in the JSON error shape
+ * instead of Fastify's own.
+ */
+export const API_ROUTER_OPTIONS = {
+  frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+    reply.headers(API_SECURITY_HEADERS);
+    const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+    const message =
+      error.code === 'FST_ERR_BAD_URL'
+        ? 'The URL is not valid: it has broken percent-encoding'
+        : status === 414
+          ? 'A part of the URL is too long'
+          : 'The request could not be understood';
+    return sendError(reply, status, message);
+  },
 };
 
 export const NOT_ALLOWED = 'This client address is not allowed to use the simulator API';

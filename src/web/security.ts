@@ -1,8 +1,12 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { resolve } from 'node:path';
+import { Eta } from 'eta';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { clientKey } from '../ops/client-address.js';
 import { RateLimiter } from '../ops/rate-limit.js';
+import { webAssets } from '../paths.js';
 import type { WebContext } from './context.js';
+import { escapeHtml } from './render.js';
 
 /**
  * The pages have no script at all, one stylesheet of our own and avatars from Gravatar, so the
@@ -141,4 +145,38 @@ export function installWebRateLimits(app: FastifyInstance, ctx: WebContext, conf
     loginByAddress.refund(clientKey(request.ip));
     loginByName.reset(`u:${request.user.username}`);
   });
+}
+
+/** A renderer for pages shown before any hook ran: no session, no cookies, no CSRF token. */
+const bare = new Eta({
+  views: resolve(webAssets, 'views'),
+  cache: true,
+  autoEscape: true,
+  escapeFunction: escapeHtml,
+});
+
+/**
+ * Errors the router raises before any hook runs (a URL with broken percent-encoding, a path
+ * segment over 100 characters): answered with the error page, not Fastify's JSON.
+ */
+export function webFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const html = bare.render('error', {
+    title: 'Bad Request',
+    message: tooLong
+      ? 'That address is too long: no page of MiniTwit has one like it.'
+      : 'That address is not valid: it has broken percent-encoding.',
+    user: null,
+    flashes: [],
+    csrf: '',
+  });
+  return reply
+    .code(tooLong ? 414 : 400)
+    .headers(WEB_SECURITY_HEADERS)
+    .type('text/html; charset=utf-8')
+    .send(html);
 }

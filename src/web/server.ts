@@ -13,7 +13,12 @@ import { Renderer } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
 import { timelineRoutes } from './routes/timelines.js';
-import { installSecurityHeaders, installWebRateLimits, WEB_SECURITY_HEADERS } from './security.js';
+import {
+  installSecurityHeaders,
+  installWebRateLimits,
+  WEB_SECURITY_HEADERS,
+  webFrameworkError,
+} from './security.js';
 import { WebSession } from './session.js';
 
 export interface WebServerOptions {
@@ -27,9 +32,10 @@ export interface WebServerOptions {
 const WEB_BODY_LIMIT = 16 * 1024;
 
 export async function buildWebServer(options: WebServerOptions): Promise<FastifyInstance> {
-  const app = Fastify(
-    serverOptions(options.logger, 'web', options.config.trustProxy, WEB_BODY_LIMIT),
-  );
+  const app = Fastify({
+    ...serverOptions(options.logger, 'web', options.config.trustProxy, WEB_BODY_LIMIT),
+    frameworkErrors: webFrameworkError,
+  });
   await app.register(cookie, { secret: options.config.sessionSecret });
   await app.register(formbody);
 

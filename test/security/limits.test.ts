@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NOT_ALLOWED, TOO_MANY } from '../../src/api/security.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
@@ -8,8 +8,7 @@ import { logsContaining, Tally } from './support.js';
 
 const tally = new Tally();
 after((t) => {
-  // biome-ignore lint/suspicious/noExplicitAny: the hook context has diagnostic()
-  tally.report(t as any, 'limits');
+  tally.report(t as unknown as TestContext, 'limits');
 });
 
 /** Polls `check` until it is true; fails after `attempts` tries. Returns the number of tries. */

@@ -16,10 +16,12 @@ export class Tally {
     return [...this.counts.values()].reduce((a, b) => a + b, 0);
   }
 
-  report(t: TestContext, suite: string) {
+  /** Prints the counts: as a test diagnostic when given a test context, else on stdout. */
+  report(t: TestContext | undefined, suite: string) {
     const parts = [...this.counts].map(([k, v]) => `${k}=${v}`).join(' ');
     const line = `attack cases [${suite}]: total=${this.total} ${parts}`;
-    t.diagnostic(line);
+    if (t && typeof t.diagnostic === 'function') t.diagnostic(line);
+    else process.stdout.write(`${line}\n`);
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/security.js';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../../src/web/session.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
@@ -21,8 +21,7 @@ before(async () => {
   await api.follow('ann', 'carl');
 });
 after(async (t) => {
-  // biome-ignore lint/suspicious/noExplicitAny: the hook context has diagnostic()
-  tally.report(t as any, 'web defences');
+  tally.report(t as unknown as TestContext, 'web defences');
   await server.close();
 });
 
