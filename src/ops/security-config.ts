@@ -20,6 +20,11 @@ export interface SecurityConfig {
   apiWindowSeconds: number;
   /** Client networks the simulator API answers (CIDRs); empty means everyone. */
   simApiAllow: Cidr[];
+  /**
+   * Earlier SESSION_SECRET values, still accepted for cookies signed before a rotation
+   * (SESSION_SECRET_PREVIOUS, comma-separated). New cookies are signed with SESSION_SECRET.
+   */
+  previousSessionSecrets: string[];
 }
 
 export interface Cidr {
@@ -69,6 +74,18 @@ export function parseCidrList(raw: string | undefined): Cidr[] {
     .map(parseCidr);
 }
 
+function previousSecrets(raw: string | undefined): string[] {
+  const secrets = (raw ?? '').split(',').filter((s) => s !== '');
+  for (const secret of secrets) {
+    if (secret.length < 32) {
+      throw new ConfigError(
+        'every SESSION_SECRET_PREVIOUS value must be at least 32 characters long',
+      );
+    }
+  }
+  return secrets;
+}
+
 export const SECURITY_DEFAULTS = {
   loginLimitPerAddress: 50,
   loginLimitPerUsername: 10,
@@ -89,5 +106,6 @@ export function loadSecurityConfig(env: NodeJS.ProcessEnv): SecurityConfig {
     apiLimit: count(env, 'API_RATE_LIMIT', d.apiLimit),
     apiWindowSeconds: count(env, 'API_RATE_WINDOW_SECONDS', d.apiWindowSeconds, 1, 86_400),
     simApiAllow: parseCidrList(env.SIM_API_ALLOW),
+    previousSessionSecrets: previousSecrets(env.SESSION_SECRET_PREVIOUS),
   };
 }

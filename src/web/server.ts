@@ -36,7 +36,10 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     ...serverOptions(options.logger, 'web', options.config.trustProxy, WEB_BODY_LIMIT),
     frameworkErrors: webFrameworkError,
   });
-  await app.register(cookie, { secret: options.config.sessionSecret });
+  await app.register(cookie, {
+    // Signs with the first secret; still accepts cookies signed with earlier ones (rotation).
+    secret: [options.config.sessionSecret, ...options.config.security.previousSessionSecrets],
+  });
   await app.register(formbody);
 
   const session = new WebSession(options.sessions, options.config.sessionSecret);

@@ -277,3 +277,44 @@ describe('CSRF', () => {
     assert.equal(await server.app.domain.isFollowing(1, 2), true);
   });
 });
+
+describe('rotating SESSION_SECRET', () => {
+  test('with the old value in SESSION_SECRET_PREVIOUS sign-ins survive; without it they end', async () => {
+    const oldSecret = 'old-secret-old-secret-old-secret-0001';
+    const newSecret = 'new-secret-new-secret-new-secret-0002';
+    const first = await startServer('sqlite', { env: { SESSION_SECRET: oldSecret } });
+    const database = first.database;
+    try {
+      await new SimClient(first.apiUrl).register('rotor', 'r@x.dk', 'pw');
+      const client = new WebClient(first.webUrl);
+      await client.login('rotor', 'pw');
+      await first.stop();
+      const withPrevious = await startServer('sqlite', {
+        database,
+        env: { SESSION_SECRET: newSecret, SESSION_SECRET_PREVIOUS: oldSecret },
+      });
+      const cookies = new Map(client.cookies);
+      const rotated = new WebClient(withPrevious.webUrl);
+      for (const [k, v] of cookies) rotated.cookies.set(k, v);
+      assert.equal((await rotated.get('/')).status, 200, 'still signed in');
+      // New sign-ins are signed with the new secret only.
+      const fresh = new WebClient(withPrevious.webUrl);
+      await fresh.login('rotor', 'pw');
+      await withPrevious.stop();
+      const withoutPrevious = await startServer('sqlite', {
+        database,
+        env: { SESSION_SECRET: newSecret },
+      });
+      const stale = new WebClient(withoutPrevious.webUrl);
+      for (const [k, v] of cookies) stale.cookies.set(k, v);
+      assert.equal((await stale.get('/')).status, 302, 'the old signature is refused');
+      const kept = new WebClient(withoutPrevious.webUrl);
+      for (const [k, v] of fresh.cookies) kept.cookies.set(k, v);
+      assert.equal((await kept.get('/')).status, 200, 'new cookies work');
+      await withoutPrevious.stop();
+      tally.add('session', 3);
+    } finally {
+      await first.close();
+    }
+  });
+});
