@@ -29,7 +29,7 @@ export const WEB_SECURITY_HEADERS: Record<string, string> = {
   'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 };
 
 export const HSTS = 'max-age=31536000; includeSubDomains';
@@ -39,6 +39,11 @@ export function installSecurityHeaders(app: FastifyInstance, headers: Record<str
   app.addHook('onSend', async (request, reply, payload) => {
     reply.headers(headers);
     if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+    // A page made for a signed-in user (CSRF token, name, home timeline) is never stored by a
+    // shared cache such as a reverse proxy.
+    if (request.user && !reply.hasHeader('cache-control')) {
+      reply.header('cache-control', 'private, no-store');
+    }
     return payload;
   });
 }

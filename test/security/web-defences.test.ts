@@ -57,6 +57,9 @@ describe('security headers', () => {
       assert.equal(h.get('x-content-type-options'), 'nosniff', path);
       assert.equal(h.get('referrer-policy'), 'same-origin', path);
       assert.equal(h.get('strict-transport-security'), null, 'no HSTS over plain HTTP');
+      if (c === client && path !== '/static/style.css') {
+        assert.equal(h.get('cache-control'), 'private, no-store', `${path} signed in`);
+      }
       tally.add('headers');
     }
     const csp = CONTENT_SECURITY_POLICY;
