@@ -119,7 +119,8 @@ export function installWebRateLimits(app: FastifyInstance, ctx: WebContext, conf
       counted.add(request);
       const username = (request.body as Record<string, unknown> | undefined)?.username;
       if (typeof username === 'string' && username !== '') {
-        const byName = loginByName.hit(`u:${username}`);
+        // Names longer than any account's are cut, so keys stay small (such names never match).
+        const byName = loginByName.hit(`u:${username.slice(0, 256)}`);
         if (!byName.allowed) {
           return refuse(
             request,
@@ -148,7 +149,7 @@ export function installWebRateLimits(app: FastifyInstance, ctx: WebContext, conf
   app.addHook('onResponse', async (request, reply) => {
     if (!counted.has(request) || reply.statusCode !== 302 || !request.user) return;
     loginByAddress.refund(clientKey(request.ip));
-    loginByName.reset(`u:${request.user.username}`);
+    loginByName.reset(`u:${request.user.username.slice(0, 256)}`);
   });
 }
 
