@@ -27,7 +27,7 @@ describe('brute force on the web sign-in and sign-up', () => {
     server = await startServer('sqlite', {
       env: {
         TRUST_PROXY: 'true',
-        AUTH_LIMIT_WINDOW_SECONDS: '3',
+        AUTH_LIMIT_WINDOW_SECONDS: '5',
         LOGIN_LIMIT_PER_USERNAME: '3',
         LOGIN_LIMIT_PER_ADDRESS: '6',
         REGISTER_LIMIT_PER_ADDRESS: '3',
@@ -141,7 +141,7 @@ describe('the API rate limit', () => {
   let server: TestServer;
   before(async () => {
     server = await startServer('sqlite', {
-      env: { TRUST_PROXY: 'true', API_RATE_LIMIT: '20', API_RATE_WINDOW_SECONDS: '2' },
+      env: { TRUST_PROXY: 'true', API_RATE_LIMIT: '20', API_RATE_WINDOW_SECONDS: '5' },
     });
   });
   after(() => server.close());
