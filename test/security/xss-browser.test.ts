@@ -175,6 +175,14 @@ describe('XSS payloads are inert on every page, in a real browser', () => {
     }
     await page.goto(`${server.webUrl}/${encodeURIComponent('<script>alert(1)</script>')}`);
     await assertInert(page, 'not-found');
+    for (const query of [
+      'before=<script>alert(1)</script>',
+      'before="><img src=x onerror=alert(2)>',
+    ]) {
+      const res = await page.goto(`${server.webUrl}/public?${query}`);
+      assert.equal(res?.status(), 400);
+      await assertInert(page, 'bad-request');
+    }
     await page.close();
   });
 
