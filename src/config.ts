@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { loadSecurityConfig, type SecurityConfig } from './ops/security-config.js';
 
 /** Everything the server reads from its environment, parsed once and typed. */
 export interface Config {
@@ -26,6 +27,8 @@ export interface Config {
   /** Run migrations when the server starts. */
   migrateOnStart: boolean;
   production: boolean;
+  /** Rate limits and the simulator API allow-list (see docs/security.md). */
+  security: SecurityConfig;
 }
 
 export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
@@ -76,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logPretty: flag(env, 'LOG_PRETTY', false),
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     production,
+    security: loadSecurityConfig(env),
   };
 }

@@ -6,6 +6,7 @@ import type { MiniTwit } from '../domain/minitwit.js';
 import { installRequestLogging, type Logger, serverOptions } from '../ops/logger.js';
 import { ApiError, sendError } from './errors.js';
 import { simulatorRoutes } from './routes.js';
+import { API_ROUTER_OPTIONS, installApiSecurity } from './security.js';
 
 export interface ApiServerOptions {
   config: Config;
@@ -25,10 +26,12 @@ export function parseLatest(raw: unknown): number | undefined {
 
 export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const { config, domain } = options;
-  const app = Fastify(
-    serverOptions(options.logger, 'api', options.config.trustProxy, API_BODY_LIMIT),
-  );
+  const app = Fastify({
+    ...serverOptions(options.logger, 'api', options.config.trustProxy, API_BODY_LIMIT),
+    ...API_ROUTER_OPTIONS,
+  });
   installRequestLogging(app);
+  installApiSecurity(app, config, options.logger);
 
   // Before anything else, auth and body parsing included: remember the simulator's action id.
   app.addHook('onRequest', async (request) => {

@@ -2,7 +2,13 @@ import type { User } from '../db/schema.js';
 import { type PageQuery, type Store, type TimelineEntry, UniqueViolation } from '../db/store.js';
 import { DomainError, invalid, notFound } from './errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { messageError, type Registration, registrationError, TEXTS } from './validation.js';
+import {
+  messageError,
+  plausibleUsername,
+  type Registration,
+  registrationError,
+  TEXTS,
+} from './validation.js';
 
 export type { TimelineEntry, User };
 
@@ -68,7 +74,9 @@ export class MiniTwit {
    * on the spot, so every user moves to the modern format at their next login.
    */
   async authenticate(username: string, password: string): Promise<User> {
-    const user = username ? await this.store.findUserByName(username) : undefined;
+    const user = plausibleUsername(username)
+      ? await this.store.findUserByName(username)
+      : undefined;
     if (!user) {
       this.events.login?.(false);
       throw new DomainError('unauthorized', TEXTS.invalidUsername);
@@ -86,12 +94,12 @@ export class MiniTwit {
     return user;
   }
 
-  findUser(username: string): Promise<User | undefined> {
-    return this.store.findUserByName(username);
+  async findUser(username: string): Promise<User | undefined> {
+    return plausibleUsername(username) ? this.store.findUserByName(username) : undefined;
   }
 
   async requireUser(username: string): Promise<User> {
-    const user = await this.store.findUserByName(username);
+    const user = await this.findUser(username);
     if (!user) throw notFound(`User "${username}" not found`);
     return user;
   }

@@ -44,13 +44,25 @@ export function registrationError(r: Registration): string | undefined {
   if (CONTROL.test(r.username) || r.username.includes('/') || r.username !== r.username.trim()) {
     return 'The username cannot contain control characters, slashes or surrounding spaces';
   }
-  if (r.email.length > LIMITS.email || CONTROL.test(r.email) || /\s/.test(r.email)) {
-    return TEXTS.badEmail;
+  if (r.email.length > LIMITS.email) {
+    return `The email address can be at most ${LIMITS.email} characters long`;
+  }
+  if (CONTROL.test(r.email) || /\s/.test(r.email)) {
+    return 'The email address cannot contain spaces or control characters';
   }
   if (r.password.length > LIMITS.password) {
     return `The password can be at most ${LIMITS.password} characters long`;
   }
   return undefined;
+}
+
+/**
+ * Whether `name` could belong to a user at all. Lookups of names that registration never
+ * accepts (control characters such as NUL, which PostgreSQL cannot even compare, or far too
+ * long) are answered "no such user" without asking the database.
+ */
+export function plausibleUsername(name: string): boolean {
+  return name !== '' && name.length <= LIMITS.username * 2 && !CONTROL.test(name);
 }
 
 /** Why a message text cannot be stored, or undefined. Empty texts are the caller's concern. */

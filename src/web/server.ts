@@ -13,6 +13,12 @@ import { Renderer } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
 import { timelineRoutes } from './routes/timelines.js';
+import {
+  installSecurityHeaders,
+  installWebRateLimits,
+  WEB_SECURITY_HEADERS,
+  webFrameworkError,
+} from './security.js';
 import { WebSession } from './session.js';
 
 export interface WebServerOptions {
@@ -26,16 +32,22 @@ export interface WebServerOptions {
 const WEB_BODY_LIMIT = 16 * 1024;
 
 export async function buildWebServer(options: WebServerOptions): Promise<FastifyInstance> {
-  const app = Fastify(
-    serverOptions(options.logger, 'web', options.config.trustProxy, WEB_BODY_LIMIT),
-  );
-  await app.register(cookie, { secret: options.config.sessionSecret });
+  const app = Fastify({
+    ...serverOptions(options.logger, 'web', options.config.trustProxy, WEB_BODY_LIMIT),
+    frameworkErrors: webFrameworkError,
+  });
+  await app.register(cookie, {
+    // Signs with the first secret; still accepts cookies signed with earlier ones (rotation).
+    secret: [options.config.sessionSecret, ...options.config.security.previousSessionSecrets],
+  });
   await app.register(formbody);
 
   const session = new WebSession(options.sessions, options.config.sessionSecret);
   session.install(app);
   const ctx: WebContext = { domain: options.domain, session, render: new Renderer(session) };
   installRequestLogging(app);
+  installSecurityHeaders(app, WEB_SECURITY_HEADERS);
+  installWebRateLimits(app, ctx, options.config);
 
   const css = readFileSync(resolve(webAssets, 'static/style.css'));
   app.get('/static/style.css', async (_request, reply) =>
