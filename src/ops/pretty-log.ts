@@ -35,7 +35,10 @@ export function prettyLine(line: string): string {
     .join(' ');
   let out = `${time} ${level} ${door}${entry.msg ?? ''}${rest ? ` ${rest}` : ''}\n`;
   const err = entry.err as { stack?: string; message?: string } | undefined;
-  if (err) out += `${err.stack ?? err.message ?? JSON.stringify(err)}\n`.replace(/^/gm, '    ');
+  if (err) {
+    const detail = err.stack ?? err.message ?? JSON.stringify(err);
+    out += `${detail.replace(/^/gm, '    ')}\n`;
+  }
   return out;
 }
 
