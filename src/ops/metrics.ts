@@ -90,6 +90,20 @@ export interface MetricsSources {
   version: string;
 }
 
+let processMetrics: Registry | undefined;
+
+/**
+ * Node's process and event-loop metrics, once per process: they describe the process, not one
+ * app, and each collectDefaultMetrics call starts monitors that are never stopped.
+ */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 /** How long a scrape waits for the readiness check before reporting the database down. */
 export const READINESS_TIMEOUT_MS = 750;
 
@@ -113,7 +127,6 @@ export class Metrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
     this.httpRequests = new Counter({
       name: 'minitwit_http_requests_total',
       help: 'HTTP requests answered, by front door, method, route template and status',
@@ -280,8 +293,12 @@ export class Metrics {
   }
 
   /** The text exposition of every metric. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    const [own, processWide] = await Promise.all([
+      this.registry.metrics(),
+      processRegistry().metrics(),
+    ]);
+    return `${own}${processWide}`;
   }
 }
 
