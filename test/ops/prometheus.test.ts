@@ -111,7 +111,7 @@ requiring(
     let server: TestServer;
     let prometheus: ChildProcess | undefined;
     let promUrl: string;
-    let storage: string;
+    let storage: string | undefined;
     const promLog: string[] = [];
     const killPrometheus = () => prometheus?.kill('SIGKILL');
 
@@ -224,7 +224,8 @@ requiring(
         clearTimeout(timer);
       }
       process.off('exit', killPrometheus);
-      rmSync(storage, { recursive: true, force: true });
+      if (storage) rmSync(storage, { recursive: true, force: true });
+      if (!server) return;
       // Whatever a failed test left behind: the database accepts connections again, then goes.
       await admin(
         `alter database "${new URL(server.database.url).pathname.slice(1)}" with allow_connections true`,
