@@ -8,6 +8,8 @@ import { type DomainEvents, MiniTwit } from './domain/minitwit.js';
 import { Sessions } from './domain/sessions.js';
 import { Health, installHealthRoutes } from './ops/health.js';
 import { createLogger, type Logger } from './ops/logger.js';
+import { APP_VERSION, combineEvents, dataDirectory, Metrics } from './ops/metrics.js';
+import { MetricsServer } from './ops/metrics-server.js';
 import { buildWebServer } from './web/server.js';
 
 export interface App {
@@ -19,8 +21,12 @@ export interface App {
   health: Health;
   web: FastifyInstance;
   api: FastifyInstance;
-  /** Binds both servers to their configured ports (0 picks free ones); returns their URLs. */
-  listen(): Promise<{ web: string; api: string }>;
+  /** Prometheus metrics (undefined when METRICS_ENABLED=false). */
+  metrics: Metrics | undefined;
+  /** The operators' port: /metrics, /healthz, /readyz (undefined when metrics are off). */
+  metricsServer: MetricsServer | undefined;
+  /** Binds the servers to their configured ports (0 picks free ones); returns their URLs. */
+  listen(): Promise<{ web: string; api: string; metrics?: string }>;
   /** Stops accepting, lets requests in flight finish, then closes the database. */
   close(): Promise<void>;
 }
@@ -32,8 +38,13 @@ export interface AppOverrides {
 
 /** Builds the whole MiniTwit (database, domain, both front doors) from a configuration. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
-  const database = openDatabase(config.databaseUrl, { poolMax: config.databasePoolMax });
+  const logger =
+    overrides.logger ?? createLogger({ level: config.logLevel, pretty: config.logPretty });
+  const metrics = config.metricsEnabled ? new Metrics() : undefined;
+  const database = openDatabase(config.databaseUrl, {
+    poolMax: config.databasePoolMax,
+    ...(metrics ? { onQuery: metrics.onQuery } : {}),
+  });
   try {
     if (config.migrateOnStart) {
       const applied = await migrateToLatest(database.db, database.dialect);
@@ -50,13 +61,27 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   }
 
   const store = new Store(database.db, database.dialect);
-  const domain = new MiniTwit(store, overrides.events);
+  const domain = new MiniTwit(store, combineEvents(metrics?.events(), overrides.events));
   const sessions = new Sessions(store);
   const web = await buildWebServer({ config, domain, sessions, logger });
   const api = await buildApiServer({ config, domain, logger });
   const health = new Health(store, database);
   installHealthRoutes(web, health);
   installHealthRoutes(api, health);
+  let metricsServer: MetricsServer | undefined;
+  if (metrics) {
+    metrics.instrument(web, 'web');
+    metrics.instrument(api, 'api');
+    metrics.watch({
+      dialect: database.dialect,
+      pool: database.poolStats,
+      readiness: () => health.readiness(),
+      dataDirectory: dataDirectory(config.databaseUrl),
+      version: APP_VERSION,
+    });
+    metrics.latest.set(await domain.latest().catch(() => -1));
+    metricsServer = new MetricsServer(metrics, health, logger);
+  }
 
   let closed: Promise<void> | undefined;
   return {
@@ -68,21 +93,25 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     health,
     web,
     api,
+    metrics,
+    metricsServer,
     async listen() {
-      const [webUrl, apiUrl] = await Promise.all([
+      const [webUrl, apiUrl, metricsUrl] = await Promise.all([
         web.listen({ port: config.port, host: config.host }),
         api.listen({ port: config.apiPort, host: config.host }),
+        metricsServer?.listen(config.metricsPort, config.metricsHost),
       ]);
       logger.info(
-        { web: webUrl, api: apiUrl, database: database.safeUrl },
+        { web: webUrl, api: apiUrl, metrics: metricsUrl, database: database.safeUrl },
         'MiniTwit is listening',
       );
-      return { web: webUrl, api: apiUrl };
+      return { web: webUrl, api: apiUrl, ...(metricsUrl ? { metrics: metricsUrl } : {}) };
     },
     close() {
       closed ??= (async () => {
         health.draining = true;
         await Promise.all([web.close(), api.close()]);
+        await metricsServer?.close();
         await database.close();
       })();
       return closed;

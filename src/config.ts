@@ -24,6 +24,12 @@ export interface Config {
   logLevel: string;
   /** Human-readable logs instead of JSON lines. */
   logPretty: boolean;
+  /** Serve /metrics, /healthz and /readyz on their own port, and count requests and queries. */
+  metricsEnabled: boolean;
+  /** Port of the operators' endpoints (/metrics, /healthz, /readyz). */
+  metricsPort: number;
+  /** Address the metrics port binds to. */
+  metricsHost: string;
   /** Run migrations when the server starts. */
   migrateOnStart: boolean;
   production: boolean;
@@ -76,7 +82,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: flag(env, 'TRUST_PROXY', false),
     simApiAuth: env.SIM_API_AUTH || DEFAULT_SIM_API_AUTH,
     logLevel: env.LOG_LEVEL || 'info',
-    logPretty: flag(env, 'LOG_PRETTY', false),
+    logPretty: flag(env, 'LOG_PRETTY', env.NODE_ENV === 'development'),
+    metricsEnabled: flag(env, 'METRICS_ENABLED', true),
+    metricsPort: integer(env, 'METRICS_PORT', 9464),
+    metricsHost: env.METRICS_HOST || env.HOST || '0.0.0.0',
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     production,
     security: loadSecurityConfig(env),

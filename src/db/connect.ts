@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -12,11 +12,15 @@ export interface DatabaseHandle {
   dialect: Dialect;
   /** The URL with any password removed, for logs. */
   safeUrl: string;
+  /** Connections in use and waiting, for metrics; SQLite has a single handle. */
+  poolStats(): { total: number; idle: number; waiting: number; max: number };
   close(): Promise<void>;
 }
 
 export interface ConnectOptions {
   poolMax?: number;
+  /** Called after every query (and failed query) with its duration: Kysely's `log` option. */
+  onQuery?: (event: LogEvent) => void;
 }
 
 const INT8_OID = 20;
@@ -49,8 +53,15 @@ export function openDatabase(url: string, options: ConnectOptions = {}): Databas
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, dialect: 'sqlite', safeUrl: url, close: () => db.destroy() };
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: sqlite }),
+      ...(options.onQuery ? { log: options.onQuery } : {}),
+    });
+    const poolStats = () => {
+      const open = sqlite.open ? 1 : 0;
+      return { total: open, idle: open, waiting: 0, max: 1 };
+    };
+    return { db, dialect: 'sqlite', safeUrl: url, poolStats, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({
@@ -62,8 +73,23 @@ export function openDatabase(url: string, options: ConnectOptions = {}): Databas
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', safeUrl: redactUrl(url), close: () => db.destroy() };
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      ...(options.onQuery ? { log: options.onQuery } : {}),
+    });
+    const poolStats = () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: pool.options.max ?? 10,
+    });
+    return {
+      db,
+      dialect: 'postgres',
+      safeUrl: redactUrl(url),
+      poolStats,
+      close: () => db.destroy(),
+    };
   }
   throw new Error(`unsupported DATABASE_URL: ${redactUrl(url)}`);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { prettyDestination } from './pretty-log.js';
 
 export type { Logger };
 
@@ -26,6 +27,8 @@ export interface LoggerOptions {
   level: string;
   /** Where lines go; by default an asynchronous writer on standard output. */
   destination?: pino.DestinationStream;
+  /** Short human-readable lines on standard output instead of JSON (development). */
+  pretty?: boolean;
 }
 
 /**
@@ -34,7 +37,10 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const destination =
-    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
+    options.destination ??
+    (options.pretty
+      ? prettyDestination()
+      : pino.destination({ dest: 1, sync: false, minLength: 0 }));
   return pino(
     {
       level: options.level,

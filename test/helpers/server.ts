@@ -9,6 +9,8 @@ export interface TestServer {
   database: TestDatabase;
   webUrl: string;
   apiUrl: string;
+  /** The operators' port (/metrics, /healthz, /readyz); undefined when METRICS_ENABLED=false. */
+  metricsUrl: string | undefined;
   /** Every log line the server wrote, as raw JSON text. */
   logs: string[];
   /** Stops the server; the database stays, for a restart. */
@@ -33,6 +35,7 @@ export async function startServer(
     DATABASE_URL: database.url,
     SESSION_SECRET: TEST_SECRET,
     LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
     ...options.env,
   });
   const logger = createLogger({
@@ -40,7 +43,7 @@ export async function startServer(
     destination: { write: (line: string) => void logs.push(line) },
   });
   const app = await createApp(config, { logger });
-  await app.listen();
+  const urls = await app.listen();
   const port = (server: typeof app.web) => (server.server.address() as AddressInfo).port;
   let stopped = false;
   const stop = async () => {
@@ -53,6 +56,7 @@ export async function startServer(
     database,
     webUrl: `http://127.0.0.1:${port(app.web)}`,
     apiUrl: `http://127.0.0.1:${port(app.api)}`,
+    metricsUrl: urls.metrics,
     logs,
     stop,
     async close() {
