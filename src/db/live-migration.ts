@@ -23,7 +23,7 @@ export interface MigrationEvents {
   /** Rows copied so far in a phase, for progress output. */
   rows?(phase: MigrationPhase, table: TableName, rows: number): void;
   /** A finished pass: how many rows it moved and how long it took. */
-  pass?(phase: MigrationPhase, rows: number, ms: number): void;
+  pass?(phase: MigrationPhase, rows: number, ms: number): void | Promise<void>;
   /** Free-form lines for the operator. */
   note?(line: string): void;
 }
@@ -181,7 +181,7 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
     const ms = performance.now() - t;
     passes.push({ phase, rows, ms });
     rowsMoved += rows;
-    events.pass?.(phase, rows, ms);
+    await events.pass?.(phase, rows, ms);
     return rows;
   };
 

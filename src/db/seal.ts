@@ -20,8 +20,9 @@ export function isDatabaseSealed(error: unknown): boolean {
 const OPERATIONS = ['insert', 'update', 'delete'] as const;
 
 export async function seal(db: AnyDb, dialect: Dialect): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    if (dialect === 'postgres') {
+  if (dialect === 'postgres') {
+    // One transaction: CREATE TRIGGER waits for writes in flight, then every later write fails.
+    await db.transaction().execute(async (trx) => {
       await sql`create or replace function minitwit_sealed() returns trigger language plpgsql as $$ begin raise exception '${sql.raw(SEALED_MARKER)}'; end $$`.execute(
         trx,
       );
@@ -31,32 +32,32 @@ export async function seal(db: AnyDb, dialect: Dialect): Promise<void> {
           trx,
         );
       }
-      return;
+    });
+    return;
+  }
+  // SQLite: one trigger at a time, each its own short write. No transaction spans an await, so
+  // a server in the same process is never left waiting on a lock this process holds. Atomicity
+  // across tables is not needed: each write either committed before its table's seal (and the
+  // final pass, which starts after the last seal, sees it) or fails.
+  for (const table of TABLES) {
+    for (const op of OPERATIONS) {
+      const name = sql.raw(`minitwit_sealed_${table}_${op}`);
+      await sql`create trigger if not exists ${name} before ${sql.raw(op)} on ${sql.table(table)} begin select raise(abort, '${sql.raw(SEALED_MARKER)}'); end`.execute(
+        db,
+      );
     }
-    for (const table of TABLES) {
-      for (const op of OPERATIONS) {
-        const name = sql.raw(`minitwit_sealed_${table}_${op}`);
-        await sql`create trigger if not exists ${name} before ${sql.raw(op)} on ${sql.table(table)} begin select raise(abort, '${sql.raw(SEALED_MARKER)}'); end`.execute(
-          trx,
-        );
-      }
-    }
-  });
+  }
 }
 
 /** Lifts a seal (after a failed migration, so the old database serves writes again). */
 export async function unseal(db: AnyDb, dialect: Dialect): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const table of TABLES) {
-      if (dialect === 'postgres') {
-        await sql`drop trigger if exists minitwit_sealed on ${sql.table(table)}`.execute(trx);
-      } else {
-        for (const op of OPERATIONS) {
-          await sql`drop trigger if exists ${sql.raw(`minitwit_sealed_${table}_${op}`)}`.execute(
-            trx,
-          );
-        }
+  for (const table of TABLES) {
+    if (dialect === 'postgres') {
+      await sql`drop trigger if exists minitwit_sealed on ${sql.table(table)}`.execute(db);
+    } else {
+      for (const op of OPERATIONS) {
+        await sql`drop trigger if exists ${sql.raw(`minitwit_sealed_${table}_${op}`)}`.execute(db);
       }
     }
-  });
+  }
 }
