@@ -38,10 +38,13 @@ const WORDS =
     ' ',
   );
 
+/** mulberry32: a small deterministic generator in 32-bit integer arithmetic. */
 let seed = 42;
 function random() {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)] as T;
 
@@ -103,7 +106,7 @@ async function waitForApi(url: string) {
 }
 
 async function main() {
-  const name = `minitwit_bench_${randomBytes(4).toString('hex')}`;
+  const name = `minitwit_dataops_bench_${randomBytes(4).toString('hex')}`;
   const sqliteFile = join(tmpdir(), `${name}.db`);
   const admin = new pg.Client({ connectionString: values.postgres });
   await admin.connect();
