@@ -158,7 +158,10 @@ async function main() {
           refused++;
           firstRefusal ||= performance.now();
           await new Promise((res) => setTimeout(res, 5));
-        } else other++;
+        } else {
+          other++;
+          console.error(`  writer: unexpected ${JSON.stringify(r).slice(0, 300)}`);
+        }
       }
     })();
 

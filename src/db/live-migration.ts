@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
+import { installChangeLog, type ReplayState, removeChangeLog, replayChanges } from './changelog.js';
 import type { DatabaseHandle } from './connect.js';
 import { isDatabaseSealed, seal, unseal } from './seal.js';
 import {
@@ -13,6 +14,7 @@ import {
   SPECS,
   TABLES,
   type TableName,
+  withSnapshot,
 } from './transfer.js';
 
 export { isDatabaseSealed };
@@ -45,7 +47,7 @@ export interface LiveMigrationResult {
   rowsMoved: number;
   counts: Record<TableName, number>;
   passes: { phase: MigrationPhase; rows: number; ms: number }[];
-  /** From the start of the seal until the target was verified and ready: writes fail meanwhile. */
+  /** From the start of the seal until the target was complete and ready: writes fail meanwhile. */
   pauseMs: number;
   totalMs: number;
   checked: string[];
@@ -74,15 +76,6 @@ async function checksum(
   return `${count}:${sum.toString(16)}`;
 }
 
-async function flaggedIds(db: AnyDb): Promise<Set<number>> {
-  const rows = await db
-    .selectFrom('messages')
-    .select('message_id')
-    .where('flagged', '<>', 0)
-    .execute();
-  return new Set(rows.map((r) => Number(r.message_id)));
-}
-
 /** Per 10,000-id chunk row counts: where a PostgreSQL source committed ids out of order. */
 async function chunkCounts(db: AnyDb, table: 'users' | 'messages'): Promise<Map<number, number>> {
   const column = SPECS[table].key[0] as string;
@@ -95,11 +88,14 @@ async function chunkCounts(db: AnyDb, table: 'users' | 'messages'): Promise<Map<
 }
 
 /**
- * Copies a live database into an empty one while the source keeps serving: a bulk copy, catch-up
- * passes of rows with ids above the last copied, then a final pass with the source sealed (every
- * write fails fast, none is lost), which also brings over what changes without a new id
- * (follows, unfollows, flags, password upgrades, settings, sessions), advances the sequences and
- * verifies counts and checksums of every table. If anything fails the seal is lifted, so the
+ * Copies a live database into an empty one while the source keeps serving. A change log
+ * (triggers) is installed on the source first; then a bulk copy; catch-up passes copy rows with
+ * ids above the last copied and replay the logged changes (follows, unfollows, flags, password
+ * upgrades); the final pass runs with the source sealed (every write fails fast, none is lost),
+ * copies the rest, replays the last changes, replaces settings and sessions, advances the
+ * sequences and checks row counts. Then the target is ready (`onReady`), and every table is
+ * compared in full, by count and checksum, between the sealed source and a snapshot of the
+ * target taken at the switch. If anything fails before the switch the seal is lifted, so the
  * source serves writes again and the target can be thrown away.
  */
 export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMigrationResult> {
@@ -185,46 +181,44 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
     return rows;
   };
 
-  // 1. Bulk copy, source serving.
-  await timed(
-    'bulk',
-    async () => (await copyNew('bulk', from.db)) + (await syncFollowers('bulk', true)),
-  );
-
-  // 2. Catch-up passes until a pass finds little new.
-  for (let pass = 0; pass < maxPasses; pass++) {
-    const moved = await timed('catch-up', () => copyNew('catch-up', from.db));
-    if (moved < quietRows) break;
-  }
-
-  // Messages never change except `flagged`: their other columns up to here can be compared
-  // now, outside the pause.
-  const verifiedUpTo = high.messages;
-  const immutable = ['message_id', 'author_id', 'text', 'pub_date'];
-  const [sourceOld, targetOld] = await Promise.all([
-    checksum(from.db, 'messages', immutable, { upTo: verifiedUpTo }),
-    checksum(to.db, 'messages', immutable, { upTo: verifiedUpTo }),
-  ]);
+  const replay: ReplayState = { seq: 0, deferred: new Set() };
   const checked: string[] = [];
-  if (sourceOld !== targetOld && from.dialect !== 'postgres') {
-    throw new MigrationVerificationError(
-      `messages up to id ${verifiedUpTo} differ before the final pass (${sourceOld} vs ${targetOld})`,
-    );
-  }
-  // What arrived while checking, so the final pass stays short.
-  await timed('catch-up', () => copyNew('catch-up', from.db));
-
-  // 3. Final pass: seal the source, copy the rest, make the target equal, verify.
-  const pauseStarted = performance.now();
   let sealed = false;
+  let logInstalled = false;
+  let ready = false;
+  let pauseMs = 0;
   try {
+    // 0. Record what changes without a new id from now on.
+    await installChangeLog(from.db, from.dialect);
+    logInstalled = true;
+
+    // 1. Bulk copy, source serving.
+    await timed(
+      'bulk',
+      async () => (await copyNew('bulk', from.db)) + (await syncFollowers('bulk', true)),
+    );
+
+    // 2. Catch-up passes until a pass finds little new.
+    for (let pass = 0; pass < maxPasses; pass++) {
+      const moved = await timed(
+        'catch-up',
+        async () =>
+          (await copyNew('catch-up', from.db)) +
+          (await replayChanges(from.db, to.db, replay, copiedUsers)),
+      );
+      if (moved < quietRows) break;
+    }
+
+    // 3. Final pass: seal the source, copy the rest, replay the last changes.
+    const pauseStarted = performance.now();
     await seal(from.db, from.dialect);
     sealed = true;
     await timed('final', async () => {
       let moved = await copyNew('final', from.db);
 
       if (from.dialect === 'postgres') {
-        // Ids from a sequence can commit out of order: re-copy chunks whose counts differ.
+        // Ids from a sequence, and so the log's, can commit out of order: re-copy chunks whose
+        // counts differ, and replay the whole log.
         for (const table of ['users', 'messages'] as const) {
           const [a, b] = await Promise.all([
             chunkCounts(from.db, table),
@@ -242,47 +236,14 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
             }
           }
         }
+        replay.seq = 0;
       }
-
-      // Password hashes upgraded at login since they were copied.
-      const targetHashes = new Map<number, string>();
-      for await (const rows of readTable(to.db, 'users', { batch: 5000 })) {
-        for (const r of rows) targetHashes.set(r.user_id as number, r.pw_hash as string);
+      moved += await replayChanges(from.db, to.db, replay, copiedUsers);
+      if (replay.deferred.size > 0) {
+        throw new MigrationVerificationError(
+          `${replay.deferred.size} follows name users missing from the target`,
+        );
       }
-      for await (const rows of readTable(from.db, 'users', { batch: 5000 })) {
-        for (const r of rows) {
-          if (targetHashes.get(r.user_id as number) === r.pw_hash) continue;
-          await to.db
-            .updateTable('users')
-            .set({ pw_hash: r.pw_hash as string })
-            .where('user_id', '=', r.user_id as number)
-            .execute();
-          moved++;
-        }
-      }
-
-      // Flags set or lifted since the messages were copied.
-      const [flaggedSource, flaggedTarget] = await Promise.all([
-        flaggedIds(from.db),
-        flaggedIds(to.db),
-      ]);
-      const toFlag = [...flaggedSource].filter((id) => !flaggedTarget.has(id));
-      const toUnflag = [...flaggedTarget].filter((id) => !flaggedSource.has(id));
-      for (const [ids, flagged] of [
-        [toFlag, 1],
-        [toUnflag, 0],
-      ] as const) {
-        for (let i = 0; i < ids.length; i += 500) {
-          await to.db
-            .updateTable('messages')
-            .set({ flagged })
-            .where('message_id', 'in', ids.slice(i, i + 500))
-            .execute();
-        }
-        moved += ids.length;
-      }
-
-      moved += await syncFollowers('final', false);
 
       // Settings (latest) and sessions: small, replaced whole.
       await to.db.deleteFrom('settings').execute();
@@ -297,7 +258,7 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
       return moved;
     });
 
-    // Verification, still inside the pause: the source cannot change any more.
+    // Quick checks inside the pause: row counts of every table, small tables in full.
     const [countsFrom, countsTo] = await Promise.all([countAll(from.db), countAll(to.db)]);
     for (const table of TABLES) {
       if (countsFrom[table] !== countsTo[table]) {
@@ -306,49 +267,47 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
         );
       }
     }
-    checked.push('row counts of every table');
-    const compare = async (
-      label: string,
-      table: TableName,
-      columns: string[],
-      range: { after?: number; upTo?: number } = {},
-    ) => {
+    checked.push('before the switch: row counts of every table');
+    for (const table of ['settings', 'sessions'] as const) {
       const [a, b] = await Promise.all([
-        checksum(from.db, table, columns, range),
-        checksum(to.db, table, columns, range),
+        checksum(from.db, table, SPECS[table].columns),
+        checksum(to.db, table, SPECS[table].columns),
       ]);
-      if (a !== b)
-        throw new MigrationVerificationError(`${label}: checksums differ (${a} vs ${b})`);
-      checked.push(label);
-    };
-    for (const table of ['users', 'followers', 'settings', 'sessions'] as const) {
-      await compare(`${table}: checksum of every row`, table, SPECS[table].columns);
+      if (a !== b) throw new MigrationVerificationError(`${table}: checksums differ`);
+      checked.push(`before the switch: ${table} checksum`);
     }
-    if (from.dialect === 'postgres') {
-      await compare('messages: checksum of every row', 'messages', SPECS.messages.columns);
-    } else {
-      await compare(
-        `messages above id ${verifiedUpTo}: checksum`,
-        'messages',
-        SPECS.messages.columns,
-        { after: verifiedUpTo },
-      );
-      checked.push(`messages up to id ${verifiedUpTo}: checksum (before the pause)`);
-      const [a, b] = await Promise.all([flaggedIds(from.db), flaggedIds(to.db)]);
-      if (a.size !== b.size || [...a].some((id) => !b.has(id))) {
-        throw new MigrationVerificationError('messages: the flagged ids differ');
+
+    // 4. Ready. The target's state at this moment is pinned in a snapshot, then every table is
+    // compared in full with the (sealed, unchanging) source while the target already serves.
+    await withSnapshot(to.db, to.dialect, async (snapshot) => {
+      await snapshot.selectFrom('settings').select('name').limit(1).execute();
+      pauseMs = performance.now() - pauseStarted;
+      ready = true;
+      await options.onReady?.();
+      for (const table of TABLES) {
+        const [a, b] = await Promise.all([
+          checksum(from.db, table, SPECS[table].columns),
+          checksum(snapshot, table, SPECS[table].columns),
+        ]);
+        if (a !== b) {
+          throw new MigrationVerificationError(
+            `after the switch: ${table} differs from the source (${a} vs ${b}); the source is sealed and unchanged, compare and repair before going on`,
+          );
+        }
+        checked.push(`${table}: count and checksum of every row`);
       }
-      checked.push('messages: the set of flagged ids');
-    }
-    await options.onReady?.();
+    });
   } catch (error) {
-    if (sealed) {
-      await unseal(from.db, from.dialect).catch(() => {});
-      events.note?.('the source was unsealed: it serves writes again; discard the target');
+    if (!ready) {
+      if (sealed) {
+        await unseal(from.db, from.dialect).catch(() => {});
+        events.note?.('the source was unsealed: it serves writes again; discard the target');
+      }
     }
+    if (logInstalled) await removeChangeLog(from.db, from.dialect).catch(() => {});
     throw error;
   }
-  const pauseMs = performance.now() - pauseStarted;
+  await removeChangeLog(from.db, from.dialect);
   const counts = await countAll(to.db);
   return { rowsMoved, counts, passes, pauseMs, totalMs: performance.now() - started, checked };
 }
