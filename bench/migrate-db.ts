@@ -7,6 +7,7 @@
  *
  *   npm run build && node dist/bench/migrate-db.js --messages 11306    # scenario-sized
  *   npm run build && node dist/bench/migrate-db.js --messages 1000000  # 1 M messages
+ *   node dist/bench/migrate-db.js --messages 1000000 --build-only /tmp/1m.db   # just the database
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '200' },
     follows: { type: 'string', default: '5086' },
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    /** Only build the source database at this path (for other measurements) and stop. */
+    'build-only': { type: 'string' },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -106,6 +109,10 @@ async function waitForApi(url: string) {
 }
 
 async function main() {
+  if (values['build-only']) {
+    console.log(JSON.stringify(await makeDatabase(`sqlite:${values['build-only']}`)));
+    return;
+  }
   const name = `minitwit_dataops_bench_${randomBytes(4).toString('hex')}`;
   const sqliteFile = join(tmpdir(), `${name}.db`);
   const admin = new pg.Client({ connectionString: values.postgres });
