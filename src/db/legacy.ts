@@ -148,18 +148,28 @@ export function readLegacy(path: string, latest?: number) {
       .select((eb) => eb.fn.countAll().as('n'))
       .executeTakeFirstOrThrow();
     report.followerRows = Number(count.n);
-    let offset = 0;
+    let last: { who: unknown; whom: unknown } | undefined;
     for (;;) {
-      const rows = await db
+      let query = db
         .selectFrom('follower')
         .select(['who_id', 'whom_id'])
         .distinct()
         .orderBy('who_id')
         .orderBy('whom_id')
-        .limit(BATCH_ROWS)
-        .offset(offset)
-        .execute();
-      offset += rows.length;
+        .limit(BATCH_ROWS);
+      if (last !== undefined) {
+        const prev = last;
+        // Keyset paging over the distinct pairs: no OFFSET, so large files stay linear.
+        query = query.where((eb) =>
+          eb.or([
+            eb('who_id', '>', prev.who),
+            eb.and([eb('who_id', '=', prev.who), eb('whom_id', '>', prev.whom)]),
+          ]),
+        );
+      }
+      const rows = await query.execute();
+      const tail = rows.at(-1);
+      if (tail) last = { who: tail.who_id, whom: tail.whom_id };
       const out: Row[] = [];
       for (const r of rows) {
         const who = asInteger(r.who_id);

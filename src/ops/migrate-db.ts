@@ -1,6 +1,8 @@
-import { openDatabase } from '../db/connect.js';
+import { removeChangeLog } from '../db/changelog.js';
+import { openDatabase, redactUrl } from '../db/connect.js';
 import { type LiveMigrationResult, migrateLive } from '../db/live-migration.js';
 import { migrateToLatest, pendingMigrations } from '../db/migrations.js';
+import { unseal } from '../db/seal.js';
 import { countAll, isEmpty, TABLES, wipe } from '../db/transfer.js';
 import type { Command } from './command.js';
 import { describeCounts } from './data-load.js';
@@ -68,11 +70,30 @@ export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMi
 export const migrateDbCommand: Command = {
   name: 'migrate-db',
   summary: 'copy a live database to another (SQLite to PostgreSQL) with a sub-second write pause',
-  usage: 'minitwit migrate-db --from URL --to URL [--force]',
-  options: { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' } },
+  usage:
+    'minitwit migrate-db --from URL --to URL [--force]  |  minitwit migrate-db --unseal --from URL',
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    force: { type: 'boolean' },
+    unseal: { type: 'boolean' },
+  },
   async run({ values, out, err }) {
     const from = values.from as string | undefined;
     const to = values.to as string | undefined;
+    if (values.unseal === true) {
+      // After an interrupted move, or to use the old database again on purpose.
+      if (!from) throw new Error('give --from URL: the database to reopen for writes');
+      const handle = openDatabase(from, { poolMax: 1 });
+      try {
+        await unseal(handle.db, handle.dialect);
+        await removeChangeLog(handle.db, handle.dialect);
+      } finally {
+        await handle.close();
+      }
+      out(`${redactUrl(from)} accepts writes again`);
+      return 0;
+    }
     if (!from || !to) throw new Error('give --from URL and --to URL');
     const result = await migrateDatabase({
       from,

@@ -95,6 +95,13 @@ describe('migrate-db from SQLite to PostgreSQL while the scenario replays agains
       assert.equal(refused.status, 503);
       assert.equal(refused.json.status, 503);
       assert.match(refused.json.error_msg, /database is moving/);
+      // An operator can reopen the old database on purpose.
+      const reopened = await runCommand(migrateDbCommand, [], {
+        unseal: true,
+        from: source.database.url,
+      });
+      assert.equal(reopened.code, 0, reopened.err.join('\n'));
+      assert.equal((await old.tweet('Roger Histand', 'reopened')).status, 204);
 
       assert.ok(Number.isFinite(result.pauseMs) && result.pauseMs > 0);
       assert.ok(result.passes.some((p) => p.phase === 'catch-up'));
