@@ -9,7 +9,7 @@ import { Store } from '../../src/db/store.js';
 import { summarize } from '../../src/db/transfer.js';
 import { importLegacyCommand } from '../../src/ops/import-legacy.js';
 import { migrateDatabase, migrateDbCommand } from '../../src/ops/migrate-db.js';
-import { SimClient } from '../helpers/clients.js';
+import { SimClient, WebClient } from '../helpers/clients.js';
 import { createTestDatabase, postgresProblem } from '../helpers/databases.js';
 import { startServer } from '../helpers/server.js';
 import { actualState, expectedState, missing, runCommand, trackedReplay } from './state.js';
@@ -95,6 +95,14 @@ describe('migrate-db from SQLite to PostgreSQL while the scenario replays agains
       assert.equal(refused.status, 503);
       assert.equal(refused.json.status, 503);
       assert.match(refused.json.error_msg, /database is moving/);
+      // The web app says so too: signing in writes a session, and gets a 503 page.
+      const web = new WebClient(source.webUrl);
+      const signIn = await web.post('/login', {
+        username: 'Roger Histand',
+        password: ']=)[X{Km{z',
+      });
+      assert.equal(signIn.status, 503);
+      assert.match(signIn.html, /moving to a new database/);
       // An operator can reopen the old database on purpose.
       const reopened = await runCommand(migrateDbCommand, [], {
         unseal: true,
