@@ -1,11 +1,24 @@
 import { parseArgs } from 'node:util';
+import { backupCommand, restoreCommand } from './ops/backup.js';
 import type { Command } from './ops/command.js';
+import { exportCommand, importCommand } from './ops/export.js';
+import { importLegacyCommand } from './ops/import-legacy.js';
 import { migrateCommand } from './ops/migrate.js';
+import { migrateDbCommand } from './ops/migrate-db.js';
 import { flagCommands, messagesCommand } from './ops/moderation.js';
 import { serveCommand } from './ops/serve.js';
 
 /** Every operator command; later features add theirs here. */
 export const commands: Command[] = [serveCommand, migrateCommand, messagesCommand, ...flagCommands];
+// Data operations (docs/data-operations.md).
+commands.push(
+  backupCommand,
+  restoreCommand,
+  exportCommand,
+  importCommand,
+  importLegacyCommand,
+  migrateDbCommand,
+);
 
 function help(out: (line: string) => void) {
   out('usage: minitwit <command> [options]\n\ncommands:');

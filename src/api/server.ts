@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { isDatabaseSealed } from '../db/seal.js';
 import { DomainError } from '../domain/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import { installRequestLogging, type Logger, serverOptions } from '../ops/logger.js';
@@ -68,6 +69,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
                 ? 'The request body is not valid JSON'
                 : error.message;
       return sendError(reply, error.statusCode, message);
+    }
+    if (isDatabaseSealed(error)) {
+      reply.header('retry-after', '1');
+      return sendError(reply, 503, 'The database is moving: writes are paused, retry shortly');
     }
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 500, 'Internal server error');

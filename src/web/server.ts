@@ -4,6 +4,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { isDatabaseSealed } from '../db/seal.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import type { Sessions } from '../domain/sessions.js';
 import { installRequestLogging, type Logger, serverOptions } from '../ops/logger.js';
@@ -77,6 +78,11 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       status = error.statusCode;
       title = error.title;
       message = error.message;
+    } else if (isDatabaseSealed(error)) {
+      status = 503;
+      title = 'Service Unavailable';
+      message = 'MiniTwit is moving to a new database: please try again in a moment.';
+      reply.header('retry-after', '1');
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
       title = status === 413 ? 'Too Large' : 'Bad Request';

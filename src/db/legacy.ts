@@ -1,0 +1,193 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { BATCH_ROWS, type Row, type RowSource } from './transfer.js';
+
+/** The reference MiniTwit's tables (contract §1, §5): no keys besides the ids, loose types. */
+interface LegacyDatabase {
+  user: { user_id: number; username: unknown; email: unknown; pw_hash: unknown };
+  follower: { who_id: unknown; whom_id: unknown };
+  message: {
+    message_id: number;
+    author_id: unknown;
+    text: unknown;
+    pub_date: unknown;
+    flagged: unknown;
+  };
+}
+
+/** What the import found and what it did about it. */
+export interface LegacyReport {
+  users: number;
+  /** Later rows with a username already seen (the reference has no unique constraint). */
+  duplicateUsers: string[];
+  messages: number;
+  /** Messages whose author does not exist: not imported. */
+  orphanMessages: number;
+  /** `flagged` NULL (the reference shows only flagged = 0): imported as hidden (1). */
+  nullFlagged: number;
+  /** Follower rows in the file, and distinct pairs imported. */
+  followerRows: number;
+  follows: number;
+  /** Follow pairs naming a user that does not exist: not imported. */
+  orphanFollows: number;
+  /** Text fields SQLite had stored as numbers, imported as their text (`007` became 7: see docs). */
+  numericText: number;
+  latest: number | undefined;
+}
+
+/** SQLite's numeric affinity turned some texts into numbers; bring them back as text. */
+function asText(value: unknown, report: LegacyReport): string {
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    report.numericText++;
+    return String(value);
+  }
+  if (value === null || value === undefined) return '';
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return String(value);
+}
+
+function asInteger(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * Opens a reference `minitwit.db` read-only and presents it as MiniTwit rows: usernames and texts
+ * as text, duplicate follows collapsed, `flagged` NULL kept hidden, Werkzeug hashes unchanged
+ * (verified and upgraded to argon2id at the user's next login). The report fills in as the
+ * source is read.
+ */
+export function readLegacy(path: string, latest?: number) {
+  const raw = new SQLite(path, { readonly: true, fileMustExist: true });
+  const db = new Kysely<LegacyDatabase>({ dialect: new SqliteDialect({ database: raw }) });
+  const report: LegacyReport = {
+    users: 0,
+    duplicateUsers: [],
+    messages: 0,
+    orphanMessages: 0,
+    nullFlagged: 0,
+    followerRows: 0,
+    follows: 0,
+    orphanFollows: 0,
+    numericText: 0,
+    latest,
+  };
+
+  async function* source(): RowSource {
+    const names = new Set<string>();
+    const userIds = new Set<number>();
+    let after = -Infinity;
+    for (;;) {
+      const rows = await db
+        .selectFrom('user')
+        .selectAll()
+        .where('user_id', '>', after)
+        .orderBy('user_id')
+        .limit(BATCH_ROWS)
+        .execute();
+      const out: Row[] = [];
+      for (const r of rows) {
+        const username = asText(r.username, report);
+        if (names.has(username)) {
+          report.duplicateUsers.push(username);
+          continue;
+        }
+        names.add(username);
+        userIds.add(r.user_id);
+        out.push({
+          user_id: r.user_id,
+          username,
+          email: asText(r.email, report),
+          pw_hash: asText(r.pw_hash, report),
+        });
+      }
+      report.users += out.length;
+      if (out.length > 0) yield { table: 'users', rows: out };
+      if (rows.length < BATCH_ROWS) break;
+      after = rows.at(-1)?.user_id ?? after;
+    }
+
+    after = -Infinity;
+    for (;;) {
+      const rows = await db
+        .selectFrom('message')
+        .selectAll()
+        .where('message_id', '>', after)
+        .orderBy('message_id')
+        .limit(BATCH_ROWS)
+        .execute();
+      const out: Row[] = [];
+      for (const r of rows) {
+        const author = asInteger(r.author_id);
+        if (author === undefined || !userIds.has(author)) {
+          report.orphanMessages++;
+          continue;
+        }
+        let flagged = asInteger(r.flagged);
+        if (flagged === undefined) {
+          report.nullFlagged++;
+          flagged = 1;
+        }
+        out.push({
+          message_id: r.message_id,
+          author_id: author,
+          text: asText(r.text, report),
+          pub_date: asInteger(r.pub_date) ?? 0,
+          flagged: flagged === 0 ? 0 : 1,
+        });
+      }
+      report.messages += out.length;
+      if (out.length > 0) yield { table: 'messages', rows: out };
+      if (rows.length < BATCH_ROWS) break;
+      after = rows.at(-1)?.message_id ?? after;
+    }
+
+    // Duplicates are collapsed by the database, in (who, whom) order, a batch at a time.
+    const count = await db
+      .selectFrom('follower')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    report.followerRows = Number(count.n);
+    let last: { who: unknown; whom: unknown } | undefined;
+    for (;;) {
+      let query = db
+        .selectFrom('follower')
+        .select(['who_id', 'whom_id'])
+        .distinct()
+        .orderBy('who_id')
+        .orderBy('whom_id')
+        .limit(BATCH_ROWS);
+      if (last !== undefined) {
+        const prev = last;
+        // Keyset paging over the distinct pairs: no OFFSET, so large files stay linear.
+        query = query.where((eb) =>
+          eb.or([
+            eb('who_id', '>', prev.who),
+            eb.and([eb('who_id', '=', prev.who), eb('whom_id', '>', prev.whom)]),
+          ]),
+        );
+      }
+      const rows = await query.execute();
+      const tail = rows.at(-1);
+      if (tail) last = { who: tail.who_id, whom: tail.whom_id };
+      const out: Row[] = [];
+      for (const r of rows) {
+        const who = asInteger(r.who_id);
+        const whom = asInteger(r.whom_id);
+        if (who === undefined || whom === undefined || !userIds.has(who) || !userIds.has(whom)) {
+          report.orphanFollows++;
+          continue;
+        }
+        out.push({ who_id: who, whom_id: whom });
+      }
+      report.follows += out.length;
+      if (out.length > 0) yield { table: 'followers', rows: out };
+      if (rows.length < BATCH_ROWS) break;
+    }
+
+    if (latest !== undefined)
+      yield { table: 'settings', rows: [{ name: 'latest', value: latest }] };
+  }
+
+  return { source: source(), report, close: () => db.destroy() };
+}
