@@ -26,6 +26,12 @@ export interface Config {
   /** Run migrations when the server starts. */
   migrateOnStart: boolean;
   production: boolean;
+  /** Worker processes `minitwit serve` runs with node:cluster (1 = no cluster). */
+  workers: number;
+  /** After SIGTERM: how long to keep serving while /readyz says 503, so load balancers notice. */
+  shutdownDelayMs: number;
+  /** After the delay: how long requests in flight may take before connections are cut. */
+  shutdownGraceMs: number;
 }
 
 export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
@@ -76,5 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logPretty: flag(env, 'LOG_PRETTY', false),
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     production,
+    workers: integer(env, 'WORKERS', 1, 1, 64),
+    shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', production ? 2000 : 0, 0, 600_000),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
 }
