@@ -6,6 +6,8 @@ import type { Action } from '../../src/sim/scenario.js';
 export class ExpectedState {
   readonly users = new Set<string>();
   messages = 0;
+  /** Messages by author. */
+  readonly messagesBy = new Map<string, number>();
   readonly follows = new Set<string>();
   latest = -1;
 
@@ -18,6 +20,7 @@ export class ExpectedState {
         break;
       case 'tweet':
         this.messages++;
+        this.messagesBy.set(user, (this.messagesBy.get(user) ?? 0) + 1);
         break;
       case 'follow':
         this.follows.add(`${user}\t${namespace}${action.arg}`);
@@ -27,6 +30,14 @@ export class ExpectedState {
         break;
     }
     this.latest = action.id;
+  }
+
+  /** Whom each user follows, sorted. */
+  followsOf(user: string): string[] {
+    return [...this.follows]
+      .filter((pair) => pair.startsWith(`${user}\t`))
+      .map((pair) => pair.slice(user.length + 1))
+      .sort();
   }
 
   counts() {
