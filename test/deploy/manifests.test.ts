@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { validate } from 'dockerfile-utils';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.js';
+import { startServer } from '../helpers/server.js';
 import { renderTemplate, requireTools } from './nginx.js';
 
 // Neither Docker, Swarm, Kubernetes nor a cloud runs here: these checks parse every shipped
@@ -46,6 +47,29 @@ describe('Dockerfile and .dockerignore', () => {
     }
     for (const copied of ['src/web/views', 'src/web/static', 'bin/docker-entrypoint.sh']) {
       assert.ok(existsSync(copied), copied);
+    }
+  });
+
+  test('the HEALTHCHECK command, run as written, passes on a ready server and fails on a draining one', async () => {
+    const match = /^HEALTHCHECK[\s\S]*?CMD (\[.*\])$/m.exec(dockerfile);
+    assert.ok(match?.[1]);
+    const [command, ...args] = JSON.parse(match[1]) as string[];
+    assert.equal(command, 'node');
+    const server = await startServer('sqlite');
+    try {
+      const check = () =>
+        new Promise<number | null>((done) => {
+          const child = spawn(process.execPath, args, {
+            env: { API_PORT: new URL(server.apiUrl).port },
+            stdio: 'ignore',
+          });
+          child.on('exit', (code) => done(code));
+        });
+      assert.equal(await check(), 0);
+      server.app.health.draining = true;
+      assert.equal(await check(), 1);
+    } finally {
+      await server.close();
     }
   });
 });
