@@ -239,7 +239,7 @@ describe('.github/workflows', () => {
     const job = ci.jobs.test;
     assert.ok(job.services.postgres);
     const script = job.steps.map((s: Doc) => s.run ?? '').join('\n');
-    for (const needed of ['npm ci', 'npm test', 'nginx', 'chromium', 'prometheus', 'openssl']) {
+    for (const needed of ['npm ci', 'npm test', 'nginx', 'chromium', 'prometheus', 'yamllint']) {
       assert.ok(script.includes(needed), needed);
     }
     const ciRun = read('.ci/run');
@@ -281,6 +281,18 @@ describe('deploy/infra', () => {
       .filter((c: string[]) => c[0] === 'ufw' && c[1] === 'allow')
       .map((c: string[]) => c[2]);
     assert.deepEqual(allowed, ['22/tcp', '80/tcp', '443/tcp', '5001/tcp']);
+  });
+});
+
+describe('yamllint over deploy/ and .github/workflows/', () => {
+  if (!requireTools(['yamllint'])) return;
+  test('no problem, warnings included', () => {
+    const result = spawnSync(
+      'yamllint',
+      ['--strict', '-c', '.yamllint.yaml', 'deploy', '.github/workflows'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
   });
 });
 
