@@ -1,3 +1,4 @@
+import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../app.js';
 
@@ -8,14 +9,22 @@ export interface ShutdownOptions {
   graceMs: number;
 }
 
+/**
+ * How long connections accepted just before the listeners closed get to deliver their request.
+ * Node's HTTP close() ends every connection that has no request in progress, which includes one
+ * accepted a moment ago whose request bytes are still on their way: for a POST that a proxy has
+ * already sent, that is an error the proxy must not retry (nginx answers 502).
+ */
+export const ACCEPT_SETTLE_MS = 250;
+
 export interface ShutdownReport {
   /** True when requests were still running after the grace period and were cut. */
   forced: boolean;
 }
 
 /**
- * The graceful end of one server process: not ready → (delay) → stop accepting and close idle
- * keep-alive connections → wait for requests in flight (bounded) → close the database.
+ * The graceful end of one server process: not ready → (delay) → stop accepting → (settle) →
+ * close idle keep-alive connections → wait for requests in flight (bounded) → close the database.
  */
 export async function shutdownGracefully(
   app: App,
@@ -27,6 +36,13 @@ export async function shutdownGracefully(
     'draining: /readyz answers 503',
   );
   if (options.delayMs > 0) await sleep(options.delayMs);
+
+  // Stop accepting (new connections are refused, so a proxy sends them elsewhere) while the
+  // servers still serve normally what was already accepted; then close as usual.
+  for (const server of [app.web.server, app.api.server]) {
+    if (server.listening) NetServer.prototype.close.call(server);
+  }
+  await sleep(Math.min(ACCEPT_SETTLE_MS, options.graceMs));
 
   let forced = false;
   let timer: NodeJS.Timeout | undefined;

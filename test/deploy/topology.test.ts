@@ -64,6 +64,16 @@ describe('topology: PostgreSQL, three instances and nginx with TLS, all on loopb
   });
 
   after(async () => {
+    // What nginx saw of the instances going away (connection refused, resets), for the record.
+    const upstreamLines = (nginx?.errorLog() ?? '')
+      .split('\n')
+      .filter((l) => l.includes('upstream'));
+    process.stderr.write(
+      `topology: nginx logged ${upstreamLines.length} upstream errors; the last ones:\n${upstreamLines
+        .slice(-6)
+        .map((l) => `  ${l.replace(/^\S+ \S+ /, '').slice(0, 220)}`)
+        .join('\n')}\n`,
+    );
     await nginx?.stop();
     for (const instance of instances) await instance.kill();
     await database?.drop();
