@@ -35,6 +35,12 @@ export interface Config {
   production: boolean;
   /** Rate limits and the simulator API allow-list (see docs/security.md). */
   security: SecurityConfig;
+  /** Worker processes `minitwit serve` runs with node:cluster (1 = no cluster). */
+  workers: number;
+  /** After SIGTERM: how long to keep serving while /readyz says 503, so load balancers notice. */
+  shutdownDelayMs: number;
+  /** After the delay: how long requests in flight may take before connections are cut. */
+  shutdownGraceMs: number;
 }
 
 export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
@@ -89,5 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: flag(env, 'MIGRATE_ON_START', true),
     production,
     security: loadSecurityConfig(env),
+    workers: integer(env, 'WORKERS', 1, 1, 64),
+    shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', production ? 2000 : 0, 0, 600_000),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
 }

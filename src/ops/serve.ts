@@ -1,26 +1,45 @@
+import cluster from 'node:cluster';
 import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
+import { runPrimary } from './cluster.js';
 import type { Command } from './command.js';
+import { shutdownGracefully } from './lifecycle.js';
+import { createLogger } from './logger.js';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the web app (PORT) and the simulator API (API_PORT)',
+  summary: 'run the web app (PORT) and the simulator API (API_PORT); WORKERS processes',
   usage: 'minitwit serve',
   async run() {
-    const app = await createApp(loadConfig());
-    await app.listen();
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        app.logger.info({ signal }, 'shutting down');
-        app.close().then(resolve, (error) => {
-          app.logger.error({ err: error }, 'shutdown failed');
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+    const config = loadConfig();
+    if (cluster.isPrimary && config.workers > 1) {
+      const logger = createLogger({ level: config.logLevel }).child({ role: 'primary' });
+      const code = await runPrimary(config, logger);
+      logger.flush();
+      return code;
+    }
+    const app = await createApp(config);
+    // Signals from now on drain this process instead of killing it outright.
+    const signalled = new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
     });
+    await app.listen();
+    const signal = await signalled;
+    app.logger.info({ signal }, 'shutting down');
+    let code = 0;
+    try {
+      await shutdownGracefully(app, {
+        delayMs: config.shutdownDelayMs,
+        graceMs: config.shutdownGraceMs,
+      });
+    } catch (error) {
+      app.logger.error({ err: error }, 'shutdown failed');
+      code = 1;
+    }
     app.logger.flush();
-    return 0;
+    // Everything is closed; a stray handle must not keep a stopped server alive.
+    setTimeout(() => process.exit(code), 1000).unref();
+    return code;
   },
 };
