@@ -98,6 +98,8 @@ export class Instance {
         HOST: '127.0.0.1',
         PORT: String(this.webPort),
         API_PORT: String(this.apiPort),
+        // Several instances run side by side: each takes a free metrics port.
+        METRICS_PORT: '0',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
