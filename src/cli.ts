@@ -2,10 +2,17 @@ import { parseArgs } from 'node:util';
 import type { Command } from './ops/command.js';
 import { migrateCommand } from './ops/migrate.js';
 import { flagCommands, messagesCommand } from './ops/moderation.js';
+import { seedCommand } from './ops/seed.js';
 import { serveCommand } from './ops/serve.js';
 
 /** Every operator command; later features add theirs here. */
-export const commands: Command[] = [serveCommand, migrateCommand, messagesCommand, ...flagCommands];
+export const commands: Command[] = [
+  serveCommand,
+  migrateCommand,
+  messagesCommand,
+  ...flagCommands,
+  seedCommand,
+];
 
 function help(out: (line: string) => void) {
   out('usage: minitwit <command> [options]\n\ncommands:');
