@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runLoad } from '../../src/sim/load.js';
+import { percentile, summarize } from '../../src/sim/stats.js';
+import { SimClient } from '../helpers/clients.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { expectedState, followsOf, SCENARIO } from './scenario-model.js';
+
+describe('load mode: concurrent, namespaced copies of the scenario with reads', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer('sqlite', { env: { LOG_LEVEL: 'warn' } });
+  });
+  after(() => server.close());
+
+  test('two copies at concurrency 8 keep per-user order: 0 errors, each copy complete', async () => {
+    const lines = 2000;
+    const expected = await expectedState(SCENARIO, lines);
+    const errors: string[] = [];
+    const result = await runLoad(server.apiUrl, {
+      scenario: SCENARIO,
+      lines,
+      concurrency: 8,
+      copies: 2,
+      namespace: 'ld-',
+      reads: 0.5,
+      webUrl: server.webUrl,
+      timeoutMs: 5000,
+      onError: (line) => errors.push(line),
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(result.actions, 2 * lines);
+    assert.equal(result.reads, lines);
+    assert.equal(result.actionLatencies.length, 2 * lines);
+    const counts = await server.app.store.counts();
+    assert.equal(counts.users, 2 * expected.users.size);
+    assert.equal(counts.messages, 2 * expected.messages);
+    assert.equal(counts.followers, 2 * expected.follows.size);
+    // A user's follows after unfollows in between: only right if that user's order was kept.
+    const api = new SimClient(server.apiUrl);
+    const who = [...expected.follows][0]?.split('\t')[0] as string;
+    for (const copy of ['ld-c0-', 'ld-c1-']) {
+      const res = await api.get(`/fllws/${encodeURIComponent(copy + who)}?no=1000`);
+      assert.deepEqual(
+        [...res.json.follows].sort(),
+        followsOf(expected, who).map((u) => copy + u),
+      );
+    }
+  });
+});
+
+describe('latency statistics', () => {
+  test('nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+    assert.equal(percentile([], 50), 0);
+    const s = summarize(values);
+    assert.deepEqual(s, { count: 100, p50: 50, p95: 95, p99: 99, max: 100 });
+    assert.equal(summarize([7]).p99, 7);
+  });
+});
