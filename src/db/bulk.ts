@@ -139,6 +139,9 @@ export async function isEmpty(db: Kysely<Database>): Promise<boolean> {
   return true;
 }
 
+/** The most follow pairs a seed of `users` users makes (half of all pairs, so sampling ends). */
+export const maxFollows = (users: number) => Math.floor(((users - 1) * (users - 1)) / 2);
+
 export interface SeedOptions extends SeedSize {
   /** The pw_hash stored for every user. */
   pwHash: string;
@@ -165,8 +168,9 @@ export async function seedDatabase(
   if (follows > 0 && follows < Math.min(SEED_HOME_FOLLOWS, users - 1)) {
     throw new Error(`--follows must be 0 or at least ${Math.min(SEED_HOME_FOLLOWS, users - 1)}`);
   }
-  const maxFollows = (users - 1) * (users - 1) * 0.5;
-  if (follows > maxFollows) throw new Error(`--follows must be at most ${maxFollows} here`);
+  if (follows > maxFollows(users)) {
+    throw new Error(`--follows must be at most ${maxFollows(users)} with ${users} users`);
+  }
   if (!(await isEmpty(db))) {
     throw new Error('the database already holds users, messages or follows: seed an empty one');
   }

@@ -1,5 +1,11 @@
 import { loadConfig } from '../config.js';
-import { finishBulkLoad, prepareForBulkLoad, SEED_PASSWORD, seedDatabase } from '../db/bulk.js';
+import {
+  finishBulkLoad,
+  maxFollows,
+  prepareForBulkLoad,
+  SEED_PASSWORD,
+  seedDatabase,
+} from '../db/bulk.js';
 import { openDatabase } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
 import { hashPassword } from '../domain/passwords.js';
@@ -28,7 +34,11 @@ export const seedCommand: Command = {
   async run({ values, out }) {
     const users = count(values.users, 'users', 1000);
     const messages = count(values.messages, 'messages', 10_000);
-    const follows = count(values.follows, 'follows', Math.min(users * 20, 2_000_000));
+    const follows = count(
+      values.follows,
+      'follows',
+      Math.min(users * 20, 2_000_000, maxFollows(users)),
+    );
     const seed = count(values.seed, 'seed', 20_260_101);
     const url = (values.database as string | undefined) || loadConfig().databaseUrl;
     // One connection, so that session settings of the bulk load apply to every insert.
