@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { runLoad } from '../../src/sim/load.js';
+import { readScenario } from '../../src/sim/scenario.js';
 import { percentile, summarize } from '../../src/sim/stats.js';
 import { SimClient } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -45,6 +48,40 @@ describe('load mode: concurrent, namespaced copies of the scenario with reads', 
         [...res.json.follows].sort(),
         followsOf(expected, who).map((u) => copy + u),
       );
+    }
+  });
+});
+
+describe("--speed: the scenario's delays, scaled", () => {
+  test("each request waits for its line's delay_ms x speed after the previous one", async () => {
+    const arrivals: number[] = [];
+    const fake = createServer((req, res) => {
+      arrivals.push(performance.now());
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      const speed = 1e-5;
+      const delays: number[] = [];
+      for await (const a of readScenario(SCENARIO, { lines: 5 })) delays.push(a.delayMs * speed);
+      const result = await runLoad(url, { scenario: SCENARIO, lines: 5, speed, timeoutMs: 5000 });
+      assert.equal(result.errors, 0);
+      assert.equal(arrivals.length, 5);
+      // Scheduled from the start: request i arrives no earlier than the sum of delays up to i
+      // (less 50 ms for a slow first connection; without delays all five come within a few ms).
+      let due = 0;
+      for (let i = 1; i < 5; i++) {
+        due += delays[i] as number;
+        assert.ok(
+          (arrivals[i] as number) - (arrivals[0] as number) >= due - 50,
+          `request ${i} came ${(arrivals[i] as number) - (arrivals[0] as number)} ms after the first, due at ${due}`,
+        );
+      }
+      assert.ok(due > 200, 'the delays are long enough to observe');
+    } finally {
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
     }
   });
 });
