@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -189,6 +189,8 @@ async function main() {
   const work = join(tmpdir(), `minitwit-bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
   const started = new Date();
+  // The machine is shared: record how busy it was, since every figure depends on it.
+  const loadBefore = loadavg()[0] as number;
 
   // 1. The ceiling.
   log('ceiling: node:http hello-world');
@@ -341,7 +343,15 @@ async function main() {
         `| ${r.phase} | ${r.database} | ${r.what} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.ratio === undefined ? '' : `${(r.ratio * 100).toFixed(0)} %`} | ${r.errors} | ${r.note ?? ''} |`,
     ),
   ].join('\n');
-  const json = { started: started.toISOString(), connections, seconds, peakRssMb: peakRss, rows };
+  const load = `load average (1 min) ${loadBefore.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end, on ${cpus().length} cores`;
+  const json = {
+    started: started.toISOString(),
+    connections,
+    seconds,
+    peakRssMb: peakRss,
+    load,
+    rows,
+  };
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   process.stdout.write(
     `${table}\n\nserver peak RSS over all phases: ${peakRss} MB\n\n${JSON.stringify(json)}\n`,
@@ -349,7 +359,7 @@ async function main() {
 
   if (values.write) {
     const file = resolve(packageRoot, 'docs/performance.md');
-    const block = `<!-- bench:start -->\nMeasured ${started.toISOString()} on this machine with \`${command}\`.\n\n${table}\n\nServer peak RSS over all phases: **${peakRss} MB**.\n\n<details><summary>JSON</summary>\n\n\`\`\`json\n${JSON.stringify(json, null, 1)}\n\`\`\`\n</details>\n<!-- bench:end -->`;
+    const block = `<!-- bench:start -->\nMeasured ${started.toISOString()} on this machine with \`${command}\`; ${load}.\n\n${table}\n\nServer peak RSS over all phases: **${peakRss} MB**.\n\n<details><summary>JSON</summary>\n\n\`\`\`json\n${JSON.stringify(json, null, 1)}\n\`\`\`\n</details>\n<!-- bench:end -->`;
     const old = existsSync(file)
       ? readFileSync(file, 'utf8')
       : '# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n';
