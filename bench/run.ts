@@ -15,7 +15,7 @@ import { packageRoot } from '../src/paths.js';
 import { runLoad } from '../src/sim/load.js';
 import { readScenario } from '../src/sim/scenario.js';
 import { summarize } from '../src/sim/stats.js';
-import { peakRssMb, signIn, startHello, startMiniTwit } from './server.js';
+import { peakRssMb, signInHeader, startHello, startMiniTwit } from './server.js';
 import { type WrkResult, writeMixedScript, writePathsScript, wrk } from './wrk.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -283,7 +283,7 @@ async function main() {
           ...Array.from({ length: 20 }, (_, i) => Math.floor(((i + 1) * (users - 2)) / 21)),
         ];
         const names = ranks.map((r) => seedUsername(userIndexForRank(r, users)));
-        const cookie = await signIn(server.webUrl, seedUsername(0), SEED_PASSWORD);
+        const cookie = await signInHeader(server.webUrl, seedUsername(0), SEED_PASSWORD);
         const targets: [string, string, string[], string[]][] = [
           ['web /public', server.webUrl, ['/public'], []],
           ['web /<user>', server.webUrl, names.map((n) => `/${n}`), []],

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { packageRoot } from '../src/paths.js';
+import { signIn } from '../src/sim/load.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -109,27 +110,8 @@ export async function startHello(): Promise<Child & { url: string }> {
 }
 
 /** Signs in through the web form and returns the Cookie header a browser would send. */
-export async function signIn(webUrl: string, username: string, password: string) {
-  const jar = new Map<string, string>();
-  const absorb = (res: Response) => {
-    for (const line of res.headers.getSetCookie()) {
-      const pair = line.split(';')[0] ?? '';
-      const eq = pair.indexOf('=');
-      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-  };
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const page = await fetch(`${webUrl}/login`);
-  absorb(page);
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
-  if (!csrf) throw new Error('no CSRF token on /login');
-  const res = await fetch(`${webUrl}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username, password, _csrf: csrf }),
-  });
-  absorb(res);
-  if (res.status !== 302) throw new Error(`sign-in as ${username} failed: ${res.status}`);
-  return `Cookie: ${cookie()}`;
+export async function signInHeader(webUrl: string, username: string, password: string) {
+  const cookie = await signIn(webUrl, username, password);
+  if (!cookie) throw new Error(`sign-in as ${username} failed`);
+  return `Cookie: ${cookie}`;
 }

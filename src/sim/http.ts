@@ -18,6 +18,8 @@ export interface SendOptions {
   insecure?: boolean;
   /** Send this text as the JSON body instead of serialising `body` (malformed-input probes). */
   rawBody?: string;
+  /** Extra request headers (e.g. a web session's Cookie). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -44,6 +46,7 @@ export function send(
   // An empty `auth` sends no Authorization header at all.
   const auth = options.auth ?? COURSE_AUTH;
   if (auth !== '') headers.Authorization = auth;
+  Object.assign(headers, options.headers);
   if (payload) {
     headers['Content-Type'] = 'application/json';
     headers['Content-Length'] = String(payload.length);

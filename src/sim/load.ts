@@ -39,6 +39,8 @@ export interface LoadResult {
   actions: number;
   /** Read requests sent. */
   reads: number;
+  /** Of those, `home` reads sent with a web session (signed in as a scenario user). */
+  signedInReads: number;
   errors: number;
   /** Errors by status code or failure kind (`ConnectionError`, `ReadTimeout`). */
   errorsByKind: Record<string, number>;
@@ -70,6 +72,42 @@ export const DEFAULT_READ_MIX: Record<ReadKind, number> = {
   user: 1,
   home: 1,
 };
+
+/**
+ * Signs `username` in through the web form (GET /login for the CSRF token, then POST) and
+ * returns the Cookie header of the session, or undefined when the sign-in did not work
+ * (another MiniTwit may have no such form): the `home` read then stays anonymous.
+ */
+export async function signIn(webUrl: string, username: string, password: string) {
+  try {
+    const jar = new Map<string, string>();
+    const absorb = (res: Response) => {
+      for (const line of res.headers.getSetCookie()) {
+        const pair = line.split(';')[0] ?? '';
+        const eq = pair.indexOf('=');
+        if (eq > 0) jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+      }
+    };
+    const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const page = await fetch(new URL('/login', webUrl), { signal: AbortSignal.timeout(5000) });
+    absorb(page);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+    const form = new URLSearchParams({ username, password });
+    if (csrf) form.set('_csrf', csrf);
+    const res = await fetch(new URL('/login', webUrl), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.arrayBuffer();
+    absorb(res);
+    return res.status >= 300 && res.status < 400 ? cookie() : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Limits how many requests are in flight. */
 class Semaphore {
@@ -116,6 +154,7 @@ export async function runLoad(apiUrl: string, options: LoadOptions): Promise<Loa
   const result: LoadResult = {
     actions: 0,
     reads: 0,
+    signedInReads: 0,
     errors: 0,
     errorsByKind: {},
     actionLatencies: [],
@@ -127,6 +166,9 @@ export async function runLoad(apiUrl: string, options: LoadOptions): Promise<Loa
   const lastOf = new Map<string, Promise<void>>();
   const registrationOf = new Map<string, Promise<void>>();
   const registered: string[] = [];
+  /** Passwords of registered users, and the web session of each user signed in for `home`. */
+  const passwords = new Map<string, string>();
+  const webSessions = new Map<string, Promise<string | undefined>>();
   const inFlight = new Set<Promise<void>>();
   let lastId = 0;
   let readCredit = 0;
@@ -154,7 +196,10 @@ export async function runLoad(apiUrl: string, options: LoadOptions): Promise<Loa
     if (!(outcome.kind === 'status' && request.accepted.includes(outcome.status))) {
       fail(action.id, outcome, action.command);
     }
-    if (action.command === 'register') registered.push(`${namespace}${action.user}`);
+    if (action.command === 'register') {
+      registered.push(`${namespace}${action.user}`);
+      passwords.set(`${namespace}${action.user}`, action.pwd ?? '');
+    }
   };
 
   /** Deterministic weighted round-robin over the mix, so short runs still cover every kind. */
@@ -171,16 +216,30 @@ export async function runLoad(apiUrl: string, options: LoadOptions): Promise<Loa
   const runRead = async (kind: ReadKind, user: string, latest: number) => {
     const u = encodeURIComponent(user);
     const web = options.webUrl ?? apiUrl;
+    let cookie: string | undefined;
+    if (kind === 'home' && options.webUrl) {
+      let session = webSessions.get(user);
+      if (!session) {
+        session = signIn(options.webUrl, user, passwords.get(user) ?? '');
+        webSessions.set(user, session);
+      }
+      cookie = await session;
+    }
     const [baseUrl, path, accepted]: [string, string, number[]] = {
       msgs: [apiUrl, `/msgs?no=100&latest=${latest}`, [200]],
       'msgs-user': [apiUrl, `/msgs/${u}?no=100&latest=${latest}`, [200]],
       fllws: [apiUrl, `/fllws/${u}?no=100&latest=${latest}`, [200]],
       public: [web, '/public', [200]],
       user: [web, `/${u}`, [200]],
-      home: [web, '/', [200, 302]],
+      // Signed in as `user`: 200; anonymous (the sign-in did not work): the redirect.
+      home: [web, '/', cookie ? [200] : [302]],
     }[kind] as [string, string, number[]];
-    const outcome = await send(baseUrl, 'GET', path, undefined, options);
+    const outcome = await send(baseUrl, 'GET', path, undefined, {
+      ...options,
+      ...(cookie ? { headers: { Cookie: cookie } } : {}),
+    });
     result.reads++;
+    if (cookie) result.signedInReads++;
     result.readLatencies.push(outcome.ms);
     if (!(outcome.kind === 'status' && accepted.includes(outcome.status))) {
       fail(latest, outcome, `GET ${path.split('?')[0]}`);

@@ -53,7 +53,8 @@ function apiUrlArg(raw: string | undefined): string {
 }
 
 export function printSummary(result: LoadResult, out: (line: string) => void) {
-  out(`actions: ${result.actions}${result.reads ? `, reads: ${result.reads}` : ''}`);
+  const signedIn = result.signedInReads ? ` (${result.signedInReads} signed in)` : '';
+  out(`actions: ${result.actions}${result.reads ? `, reads: ${result.reads}${signedIn}` : ''}`);
   const kinds = Object.entries(result.errorsByKind)
     .map(([k, n]) => `${k}: ${n}`)
     .join(', ');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { runLoad } from '../../src/sim/load.js';
+import { runLoad, signIn } from '../../src/sim/load.js';
 import { readScenario } from '../../src/sim/scenario.js';
 import { percentile, summarize } from '../../src/sim/stats.js';
 import { SimClient } from '../helpers/clients.js';
@@ -49,6 +49,41 @@ describe('load mode: concurrent, namespaced copies of the scenario with reads', 
         followsOf(expected, who).map((u) => copy + u),
       );
     }
+  });
+});
+
+describe('load mode: signed-in home reads', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer('sqlite', { env: { LOG_LEVEL: 'warn' } });
+  });
+  after(() => server.close());
+
+  test('signIn gets a working session with the scenario password, or undefined', async () => {
+    const api = new SimClient(server.apiUrl);
+    assert.equal((await api.register('Home Reader', 'h@r.io', 'p]=)[w')).status, 204);
+    const cookie = await signIn(server.webUrl, 'Home Reader', 'p]=)[w');
+    assert.ok(cookie);
+    const home = await fetch(`${server.webUrl}/`, { headers: { cookie }, redirect: 'manual' });
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /My Timeline/);
+    assert.equal(await signIn(server.webUrl, 'Home Reader', 'wrong'), undefined);
+  });
+
+  test('home reads in the mix sign in as scenario users: 200, no errors', async () => {
+    const errors: string[] = [];
+    const result = await runLoad(server.apiUrl, {
+      scenario: SCENARIO,
+      lines: 60,
+      reads: 1,
+      readMix: { home: 1 },
+      webUrl: server.webUrl,
+      timeoutMs: 5000,
+      onError: (line) => errors.push(line),
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(result.reads, 60);
+    assert.equal(result.signedInReads, 60);
   });
 });
 
