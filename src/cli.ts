@@ -6,19 +6,25 @@ import { importLegacyCommand } from './ops/import-legacy.js';
 import { migrateCommand } from './ops/migrate.js';
 import { migrateDbCommand } from './ops/migrate-db.js';
 import { flagCommands, messagesCommand } from './ops/moderation.js';
+import { seedCommand } from './ops/seed.js';
 import { serveCommand } from './ops/serve.js';
 
 /** Every operator command; later features add theirs here. */
-export const commands: Command[] = [serveCommand, migrateCommand, messagesCommand, ...flagCommands];
-// Data operations (docs/data-operations.md).
-commands.push(
+export const commands: Command[] = [
+  serveCommand,
+  migrateCommand,
+  messagesCommand,
+  ...flagCommands,
+  // Data operations (docs/data-operations.md).
   backupCommand,
   restoreCommand,
   exportCommand,
   importCommand,
   importLegacyCommand,
   migrateDbCommand,
-);
+  // Benchmark data (docs/performance.md).
+  seedCommand,
+];
 
 function help(out: (line: string) => void) {
   out('usage: minitwit <command> [options]\n\ncommands:');

@@ -44,6 +44,34 @@ export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 
+/** Prepared statements kept per SQL text; Kysely would otherwise prepare every query anew. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * better-sqlite3 behind a small LRU of prepared statements. Safe because Kysely runs one
+ * query at a time on its single SQLite connection, and all()/run() finish synchronously.
+ */
+function withStatementCache(sqlite: SQLite.Database) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(source: string) {
+      let statement = cache.get(source);
+      if (statement) {
+        cache.delete(source);
+      } else {
+        statement = sqlite.prepare(source);
+        if (cache.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = cache.keys().next().value;
+          if (oldest !== undefined) cache.delete(oldest);
+        }
+      }
+      cache.set(source, statement);
+      return statement;
+    },
+  };
+}
+
 export function openDatabase(url: string, options: ConnectOptions = {}): DatabaseHandle {
   if (url.startsWith('sqlite:')) {
     const path = sqlitePath(url);
@@ -54,7 +82,7 @@ export function openDatabase(url: string, options: ConnectOptions = {}): Databas
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: sqlite }),
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
       ...(options.onQuery ? { log: options.onQuery } : {}),
     });
     const poolStats = () => {

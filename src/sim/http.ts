@@ -16,6 +16,10 @@ export interface SendOptions {
   timeoutMs?: number;
   /** Accept self-signed certificates (tests through a local TLS proxy). */
   insecure?: boolean;
+  /** Send this text as the JSON body instead of serialising `body` (malformed-input probes). */
+  rawBody?: string;
+  /** Extra request headers (e.g. a web session's Cookie). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -32,11 +36,17 @@ export function send(
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
   const url = new URL(path, baseUrl);
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  const headers: Record<string, string> = {
-    Connection: 'close',
-    Authorization: options.auth ?? COURSE_AUTH,
-  };
+  const payload =
+    options.rawBody !== undefined
+      ? Buffer.from(options.rawBody)
+      : body === undefined
+        ? undefined
+        : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string> = { Connection: 'close' };
+  // An empty `auth` sends no Authorization header at all.
+  const auth = options.auth ?? COURSE_AUTH;
+  if (auth !== '') headers.Authorization = auth;
+  Object.assign(headers, options.headers);
   if (payload) {
     headers['Content-Type'] = 'application/json';
     headers['Content-Length'] = String(payload.length);

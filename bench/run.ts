@@ -1,0 +1,382 @@
+// The benchmark: `npm run bench -- [options]`. Runs everything in ONE run on this machine and
+// prints a table and JSON; `--write` also puts them into docs/performance.md.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { DEFAULT_SIM_API_AUTH } from '../src/config.js';
+import { SEED_PASSWORD, seedUsername, userIndexForRank } from '../src/db/bulk.js';
+import { openDatabase } from '../src/db/connect.js';
+import { Store } from '../src/db/store.js';
+import { packageRoot } from '../src/paths.js';
+import { runLoad } from '../src/sim/load.js';
+import { readScenario } from '../src/sim/scenario.js';
+import { summarize } from '../src/sim/stats.js';
+import { peakRssMb, signInHeader, startHello, startMiniTwit } from './server.js';
+import { type WrkResult, writeMixedScript, writePathsScript, wrk } from './wrk.js';
+
+const USAGE = `usage: npm run bench -- [options]
+
+  --connections N     wrk connections for the ceiling and the mixed load (default 16)
+  --seconds S         seconds per wrk measurement (default 10; timelines use S/2)
+  --sizes LIST        timeline database sizes, among 10k,10m (default 10k,10m; "none" skips)
+  --databases LIST    sqlite,postgres (default both)
+  --scenario-lines N  replay only the first N scenario lines (default all 25,922)
+  --write             write the results into docs/performance.md
+
+Needs wrk and, for postgres, a server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+The 10 M databases are built once (minutes) at data/bench/10m.db and database minitwit_bench_10m.`;
+
+type Kind = 'sqlite' | 'postgres';
+const SIZES = {
+  '10k': { users: 1000, messages: 10_000, follows: 20_000 },
+  '10m': { users: 100_000, messages: 10_000_000, follows: 2_000_000 },
+} as const;
+type Size = keyof typeof SIZES;
+
+const ADMIN = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SCENARIO = resolve(packageRoot, '../shared/data/minitwit_scenario.csv');
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function admin(query: string) {
+  const client = new pg.Client({ connectionString: ADMIN });
+  await client.connect();
+  try {
+    return await client.query(query);
+  } finally {
+    await client.end();
+  }
+}
+
+function pgUrl(name: string) {
+  const url = new URL(ADMIN);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A new empty database; `drop` removes it. */
+async function scratchDatabase(kind: Kind) {
+  const name = `minitwit_bench_${randomBytes(4).toString('hex')}`;
+  if (kind === 'sqlite') {
+    const path = join(tmpdir(), `${name}.db`);
+    return {
+      url: `sqlite:${path}`,
+      drop: async () => {
+        for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true });
+      },
+    };
+  }
+  await admin(`create database ${name}`);
+  return {
+    url: pgUrl(name),
+    drop: async () => void (await admin(`drop database ${name} with (force)`)),
+  };
+}
+
+/** The persistent database of a size, seeded on first use and checked by its counts after. */
+async function sizedDatabase(kind: Kind, size: Size): Promise<string> {
+  const want = SIZES[size];
+  let url: string;
+  if (kind === 'sqlite') {
+    mkdirSync(resolve(packageRoot, 'data/bench'), { recursive: true });
+    url = `sqlite:${resolve(packageRoot, `data/bench/${size}.db`)}`;
+  } else {
+    const name = `minitwit_bench_${size}`;
+    const exists = await admin(`select 1 from pg_database where datname = '${name}'`);
+    if (exists.rowCount === 0) await admin(`create database ${name}`);
+    url = pgUrl(name);
+  }
+  const handle = openDatabase(url, { poolMax: 1 });
+  let counts: { users: number; messages: number; followers: number } | undefined;
+  try {
+    counts = await new Store(handle.db, handle.dialect).counts();
+  } catch {
+    counts = undefined; // not migrated yet
+  } finally {
+    await handle.close();
+  }
+  if (counts && counts.users >= want.users && counts.messages >= want.messages) return url;
+  if (counts && (counts.users > 0 || counts.messages > 0)) {
+    throw new Error(
+      `${url} holds a partial or different data set (${JSON.stringify(counts)}): drop it`,
+    );
+  }
+  log(`seeding ${kind} ${size} (${JSON.stringify(want)}): a one-off that takes minutes at 10m`);
+  execFileSync(
+    process.execPath,
+    [
+      resolve(packageRoot, 'bin/minitwit.js'),
+      'seed',
+      '--database',
+      url,
+      '--users',
+      String(want.users),
+      '--messages',
+      String(want.messages),
+      '--follows',
+      String(want.follows),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  return url;
+}
+
+/** 320 reads of `latest`, 16 at a time: opens every pooled connection and warms the JIT. */
+async function warmUp(apiUrl: string) {
+  for (let i = 0; i < 20; i++) {
+    await Promise.all(
+      Array.from({ length: 16 }, () =>
+        fetch(`${apiUrl}/msgs?no=10`, { headers: { Authorization: DEFAULT_SIM_API_AUTH } }).then(
+          (r) => r.arrayBuffer(),
+        ),
+      ),
+    );
+  }
+}
+
+interface Row {
+  phase: string;
+  database: string;
+  what: string;
+  rps?: number;
+  p50?: number;
+  p99?: number;
+  ratio?: number;
+  errors: number;
+  note?: string;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      connections: { type: 'string', default: '16' },
+      seconds: { type: 'string', default: '10' },
+      sizes: { type: 'string', default: '10k,10m' },
+      databases: { type: 'string', default: 'sqlite,postgres' },
+      'scenario-lines': { type: 'string' },
+      write: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (error) {
+    // wrk --version exits 1 after printing; only a missing binary is a problem.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error('wrk is not installed (apt-get install wrk)');
+    }
+  }
+  const connections = Number(values.connections);
+  const seconds = Number(values.seconds);
+  const kinds = values.databases.split(',').filter(Boolean) as Kind[];
+  const sizes = values.sizes === 'none' ? [] : (values.sizes.split(',') as Size[]);
+  for (const s of sizes) if (!(s in SIZES)) throw new Error(`unknown size ${s}`);
+  const lines = values['scenario-lines'] ? Number(values['scenario-lines']) : undefined;
+  const rows: Row[] = [];
+  let peakRss = 0;
+  const rssOf = (child: { pid: number }) => {
+    const mb = peakRssMb(child.pid);
+    peakRss = Math.max(peakRss, mb);
+    return mb;
+  };
+  const work = join(tmpdir(), `minitwit-bench-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  const started = new Date();
+  // The machine is shared: record how busy it was, since every figure depends on it.
+  const loadBefore = loadavg()[0] as number;
+
+  // 1. The ceiling.
+  log('ceiling: node:http hello-world');
+  const hello = await startHello();
+  let ceiling: WrkResult;
+  try {
+    ceiling = await wrk(hello.url, { connections, seconds });
+  } finally {
+    await hello.stop();
+  }
+  rows.push({
+    phase: 'ceiling',
+    database: '-',
+    what: `node:http JSON hello, ${connections} conns`,
+    rps: ceiling.rps,
+    p50: ceiling.p50,
+    p99: ceiling.p99,
+    ratio: 1,
+    errors: ceiling.errors,
+  });
+
+  const scenarioUsers: string[] = [];
+  for await (const a of readScenario(SCENARIO, { lines }))
+    if (a.command === 'register') scenarioUsers.push(a.user);
+
+  for (const kind of kinds) {
+    // 2. The whole scenario at full speed, sequentially and with 16 in flight, on a fresh database.
+    for (const concurrency of [1, 16]) {
+      const db = await scratchDatabase(kind);
+      const server = await startMiniTwit(db.url);
+      try {
+        // Warm-up: open the connection pool and compile the hot paths before timing, as a
+        // server that has been up for a while would be (a cold start is its own problem).
+        await warmUp(server.apiUrl);
+        log(`${kind}: scenario, concurrency ${concurrency}`);
+        const errors: string[] = [];
+        const r = await runLoad(server.apiUrl, {
+          scenario: SCENARIO,
+          lines,
+          concurrency,
+          onError: (line) => errors.push(line),
+        });
+        for (const e of errors.slice(0, 10)) log(`  error: ${e}`);
+        const s = summarize(r.actionLatencies);
+        rows.push({
+          phase: 'scenario',
+          database: kind,
+          what: `${r.actions} actions, concurrency ${concurrency}`,
+          rps: r.actions / r.seconds,
+          p50: s.p50,
+          p99: s.p99,
+          errors: r.errors,
+          note: `p95 ${s.p95.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ${r.seconds.toFixed(1)} s, RSS ${rssOf(server)} MB`,
+        });
+
+        // 3. Sustained mixed load on the database the sequential replay filled.
+        if (concurrency === 1) {
+          log(`${kind}: mixed simulator load`);
+          const script = join(work, 'mixed.lua');
+          writeMixedScript(script, scenarioUsers, DEFAULT_SIM_API_AUTH);
+          const m = await wrk(server.apiUrl, { connections, seconds, script });
+          rows.push({
+            phase: 'mixed',
+            database: kind,
+            what: `50% writes / 50% API reads, ${connections} conns`,
+            rps: m.rps,
+            p50: m.p50,
+            p99: m.p99,
+            ratio: m.rps / ceiling.rps,
+            errors: m.errors,
+            note: `RSS ${rssOf(server)} MB`,
+          });
+        }
+      } finally {
+        await server.stop();
+        await db.drop();
+      }
+    }
+
+    // 4. Timelines at each size, one connection: the latency of one request on an idle server.
+    for (const size of sizes) {
+      const url = await sizedDatabase(kind, size);
+      const server = await startMiniTwit(url);
+      try {
+        log(`${kind}: timelines at ${size}`);
+        const users = SIZES[size].users;
+        // The 10 busiest authors and 20 ordinary ones (ranks spread over the Zipf tail).
+        const ranks = [
+          ...Array.from({ length: 10 }, (_, i) => i),
+          ...Array.from({ length: 20 }, (_, i) => Math.floor(((i + 1) * (users - 2)) / 21)),
+        ];
+        const names = ranks.map((r) => seedUsername(userIndexForRank(r, users)));
+        const cookie = await signInHeader(server.webUrl, seedUsername(0), SEED_PASSWORD);
+        const targets: [string, string, string[], string[]][] = [
+          ['web /public', server.webUrl, ['/public'], []],
+          ['web /<user>', server.webUrl, names.map((n) => `/${n}`), []],
+          ['web / (follows 100)', server.webUrl, ['/'], [cookie]],
+          [
+            'API GET /msgs',
+            server.apiUrl,
+            ['/msgs?no=100'],
+            [`Authorization: ${DEFAULT_SIM_API_AUTH}`],
+          ],
+          [
+            'API GET /msgs/<user>',
+            server.apiUrl,
+            names.map((n) => `/msgs/${n}?no=100`),
+            [`Authorization: ${DEFAULT_SIM_API_AUTH}`],
+          ],
+        ];
+        for (const [what, base, paths, headers] of targets) {
+          const script = join(work, 'paths.lua');
+          writePathsScript(script, paths);
+          const t = await wrk(base, {
+            connections: 1,
+            seconds: Math.max(2, seconds / 2),
+            script,
+            headers,
+          });
+          rows.push({
+            phase: `timeline ${size}`,
+            database: kind,
+            what,
+            rps: t.rps,
+            p50: t.p50,
+            p99: t.p99,
+            errors: t.errors,
+          });
+        }
+        rows.push({
+          phase: `timeline ${size}`,
+          database: kind,
+          what: 'server peak RSS',
+          errors: 0,
+          note: `${rssOf(server)} MB`,
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+
+  const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '' : n.toFixed(digits));
+  const table = [
+    '| phase | database | what | req/s | p50 ms | p99 ms | ratio to ceiling | errors | notes |',
+    '|---|---|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.phase} | ${r.database} | ${r.what} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.ratio === undefined ? '' : `${(r.ratio * 100).toFixed(0)} %`} | ${r.errors} | ${r.note ?? ''} |`,
+    ),
+  ].join('\n');
+  const load = `load average (1 min) ${loadBefore.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end, on ${cpus().length} cores`;
+  const json = {
+    started: started.toISOString(),
+    connections,
+    seconds,
+    peakRssMb: peakRss,
+    load,
+    rows,
+  };
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  process.stdout.write(
+    `${table}\n\nserver peak RSS over all phases: ${peakRss} MB\n\n${JSON.stringify(json)}\n`,
+  );
+
+  if (values.write) {
+    const file = resolve(packageRoot, 'docs/performance.md');
+    const block = `<!-- bench:start -->\nMeasured ${started.toISOString()} on this machine with \`${command}\`; ${load}.\n\n${table}\n\nServer peak RSS over all phases: **${peakRss} MB**.\n\n<details><summary>JSON</summary>\n\n\`\`\`json\n${JSON.stringify(json, null, 1)}\n\`\`\`\n</details>\n<!-- bench:end -->`;
+    const old = existsSync(file)
+      ? readFileSync(file, 'utf8')
+      : '# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n';
+    writeFileSync(file, old.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
+    // Keep the file as the repository's formatter wants it, so `biome check` stays clean.
+    try {
+      execFileSync(resolve(packageRoot, 'node_modules/.bin/biome'), ['format', '--write', file], {
+        stdio: 'ignore',
+      });
+    } catch {
+      log('biome could not format docs/performance.md: run `npx biome format --write docs`');
+    }
+    log(`wrote ${file}`);
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
