@@ -1,32 +1,23 @@
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  browserProblem as sharedBrowserProblem,
+} from '../helpers/chromium.js';
 import { type DatabaseKind, forEachDatabase } from '../helpers/databases.js';
 
-/** The Debian Chromium the suites drive; never a downloaded browser. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-const ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM };
 
 /** Why the browser suites cannot run here, or undefined when they can. */
 export function browserProblem(): string | undefined {
-  if (existsSync(CHROMIUM)) return undefined;
-  return `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); the browser end-to-end suite did NOT run`;
+  return sharedBrowserProblem('the browser end-to-end suite');
 }
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** Loopback only: 127.0.0.0/8 and ::1. Everything else (gravatar, for one) is refused. */

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { App } from '../../src/app.js';
+import { browserProblem as sharedBrowserProblem } from '../helpers/chromium.js';
 
 /** Counts attack cases per category and prints them, so the note can quote real numbers. */
 export class Tally {
@@ -70,21 +71,11 @@ export function prng(seed: number) {
   };
 }
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 
 /** Why the browser cannot run, or undefined when it can. */
 export function browserProblem(): string | undefined {
-  return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
+  return sharedBrowserProblem('the XSS browser check');
 }
 
 /** A fresh Chromium profile directory and a way to remove it. */
