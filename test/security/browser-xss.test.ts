@@ -68,7 +68,7 @@ const problem = browserProblem();
 
 describe('XSS payloads are inert on every page, in a real browser', () => {
   if (problem) {
-    const message = `Chromium is not available: ${problem}; the browser XSS suite did NOT run`;
+    const message = `Chromium is not available: ${problem}`;
     process.stderr.write(`\n!!! ${message}\n\n`);
     if (process.env.CI === 'true') {
       test('Chromium is available (required when CI=true)', () => {

@@ -75,7 +75,7 @@ export { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 
 /** Why the browser cannot run, or undefined when it can. */
 export function browserProblem(): string | undefined {
-  return sharedBrowserProblem('the XSS browser check');
+  return sharedBrowserProblem('the browser XSS suite');
 }
 
 /** A fresh Chromium profile directory and a way to remove it. */
