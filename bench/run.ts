@@ -364,14 +364,6 @@ async function main() {
       ? readFileSync(file, 'utf8')
       : '# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n';
     writeFileSync(file, old.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
-    // Keep the file as the repository's formatter wants it, so `biome check` stays clean.
-    try {
-      execFileSync(resolve(packageRoot, 'node_modules/.bin/biome'), ['format', '--write', file], {
-        stdio: 'ignore',
-      });
-    } catch {
-      log('biome could not format docs/performance.md: run `npx biome format --write docs`');
-    }
     log(`wrote ${file}`);
   }
 }
