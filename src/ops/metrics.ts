@@ -230,24 +230,25 @@ export class Metrics {
         this.set((await readiness()).database ? 1 : 0);
       },
     });
+    // One statfs per scrape: the free-bytes gauge fills its sibling from the same reading, so
+    // the sibling is registered after it (a scrape reads metrics in registration order).
+    const diskSize = new Gauge({
+      name: 'minitwit_disk_size_bytes',
+      help: 'Size of the file system of the data directory',
+      registers: [],
+    });
     new Gauge({
       name: 'minitwit_disk_free_bytes',
       help: 'Bytes available to this process on the file system of the data directory',
       registers,
       collect() {
         const fs = diskStats(sources.dataDirectory);
-        if (fs) this.set(fs.free);
+        if (!fs) return;
+        this.set(fs.free);
+        diskSize.set(fs.size);
       },
     });
-    new Gauge({
-      name: 'minitwit_disk_size_bytes',
-      help: 'Size of the file system of the data directory',
-      registers,
-      collect() {
-        const fs = diskStats(sources.dataDirectory);
-        if (fs) this.set(fs.size);
-      },
-    });
+    this.registry.registerMetric(diskSize);
     new Gauge({
       name: 'minitwit_build_info',
       help: 'Always 1; labels say which version and database this instance runs',

@@ -61,13 +61,18 @@ export function messageViews(entries: TimelineEntry[]): MessageView[] {
   });
 }
 
-export class Renderer {
-  private readonly eta = new Eta({
+/** The template engine as every page uses it: our views, cached, escaping by default. */
+export function createTemplates(): Eta {
+  return new Eta({
     views: resolve(webAssets, 'views'),
     cache: true,
     autoEscape: true,
     escapeFunction: escapeHtml,
   });
+}
+
+export class Renderer {
+  private readonly eta = createTemplates();
 
   constructor(private readonly session: WebSession) {}
 

@@ -1,12 +1,9 @@
-import { resolve } from 'node:path';
-import { Eta } from 'eta';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { clientKey } from '../ops/client-address.js';
 import { RateLimiter } from '../ops/rate-limit.js';
-import { webAssets } from '../paths.js';
 import type { WebContext } from './context.js';
-import { escapeHtml } from './render.js';
+import { createTemplates } from './render.js';
 
 /**
  * The pages have no script at all, one stylesheet of our own and avatars from Gravatar, so the
@@ -66,6 +63,9 @@ export const LIMIT_TEXTS = {
  * counted too); a successful sign-in gives both back. Every POST /register counts against the
  * address. When a limit is hit the form is shown again with the reason and status 429.
  */
+/** The per-username login limiter's key; names longer than any account's are cut, so keys stay small. */
+const usernameKey = (username: string) => `u:${username.slice(0, 256)}`;
+
 export function installWebRateLimits(app: FastifyInstance, ctx: WebContext, config: Config) {
   const s = config.security;
   const window = s.authWindowSeconds;
@@ -119,8 +119,7 @@ export function installWebRateLimits(app: FastifyInstance, ctx: WebContext, conf
       counted.add(request);
       const username = (request.body as Record<string, unknown> | undefined)?.username;
       if (typeof username === 'string' && username !== '') {
-        // Names longer than any account's are cut, so keys stay small (such names never match).
-        const byName = loginByName.hit(`u:${username.slice(0, 256)}`);
+        const byName = loginByName.hit(usernameKey(username));
         if (!byName.allowed) {
           return refuse(
             request,
@@ -149,17 +148,12 @@ export function installWebRateLimits(app: FastifyInstance, ctx: WebContext, conf
   app.addHook('onResponse', async (request, reply) => {
     if (!counted.has(request) || reply.statusCode !== 302 || !request.user) return;
     loginByAddress.refund(clientKey(request.ip));
-    loginByName.reset(`u:${request.user.username.slice(0, 256)}`);
+    loginByName.reset(usernameKey(request.user.username));
   });
 }
 
 /** A renderer for pages shown before any hook ran: no session, no cookies, no CSRF token. */
-const bare = new Eta({
-  views: resolve(webAssets, 'views'),
-  cache: true,
-  autoEscape: true,
-  escapeFunction: escapeHtml,
-});
+const bare = createTemplates();
 
 /**
  * Errors the router raises before any hook runs (a URL with broken percent-encoding, a path

@@ -130,3 +130,11 @@ export function forEachDatabaseInBrowser(title: string, suite: (kind: DatabaseKi
     }
   });
 }
+
+/** Fills and submits the sign-in form; the caller checks where it landed. */
+export async function signIn(page: Page, base: string, username: string, password: string) {
+  await page.goto(`${base}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'Sign In' }).click();
+}

@@ -7,6 +7,7 @@ import {
   forEachDatabaseInBrowser,
   launchBrowser,
   newContext,
+  signIn,
   startForeignSite,
 } from './browser.js';
 
@@ -22,13 +23,6 @@ async function signUp(page: Page, base: string, fields: Record<string, string>) 
   await page.goto(`${base}/register`);
   for (const [name, value] of Object.entries(fields)) await page.fill(`#${name}`, value);
   await page.getByRole('button', { name: 'Sign Up' }).click();
-}
-
-async function signIn(page: Page, base: string, username: string, password: string) {
-  await page.goto(`${base}/login`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.getByRole('button', { name: 'Sign In' }).click();
 }
 
 forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {

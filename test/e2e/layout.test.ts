@@ -8,6 +8,7 @@ import {
   horizontalOverflow,
   launchBrowser,
   newContext,
+  signIn,
   startForeignSite,
 } from './browser.js';
 import { LONG_NAME, seedPeople } from './seed.js';
@@ -19,11 +20,8 @@ const path = (page: Page) => {
   return url.pathname + url.search;
 };
 
-async function signIn(page: Page, base: string, username: string, password = 'secret') {
-  await page.goto(`${base}/login`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.getByRole('button', { name: 'Sign In' }).click();
+async function signInAs(page: Page, base: string, username: string, password = 'secret') {
+  await signIn(page, base, username, password);
   assert.equal(new URL(page.url()).pathname, '/', `signed in as ${username}`);
 }
 
@@ -90,7 +88,7 @@ forEachDatabaseInBrowser('browser: paging, cross-site links, phone width, avatar
       assert.deepEqual(seen, all);
 
       // My timeline pages too.
-      await signIn(page, base, pager);
+      await signInAs(page, base, pager);
       assert.equal((await messageTexts(page)).length, 30);
       await page.getByRole('link', { name: /Older messages/ }).click();
       assert.deepEqual(await messageTexts(page), expected(8, 1));
@@ -131,7 +129,7 @@ forEachDatabaseInBrowser('browser: paging, cross-site links, phone width, avatar
       // The page says why and offers the way in.
       assert.equal(await page.getByRole('link', { name: 'Sign in', exact: true }).count(), 1);
 
-      await signIn(page, base, victim);
+      await signInAs(page, base, victim);
       await page.goto(foreign.url);
       const [response] = await Promise.all([page.waitForNavigation(), page.click('#follow')]);
       assert.equal(response?.status(), 200);
@@ -208,7 +206,7 @@ forEachDatabaseInBrowser('browser: paging, cross-site links, phone width, avatar
       assert.equal(await page.locator('.error').count(), 1);
       await check('sign in with an error');
 
-      await signIn(page, base, LONG_NAME);
+      await signInAs(page, base, LONG_NAME);
       await check('my timeline with a long name');
       await page.goto(base + long);
       await check('my own page');
