@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { migrateDatabase } from '../src/dataops/migrate-db.js';
+import { countAll, insertRows, type Row } from '../src/dataops/transfer.js';
 import { openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrations.js';
-import { countAll, insertRows, type Row } from '../src/db/transfer.js';
-import { migrateDatabase } from '../src/ops/migrate-db.js';
 import { send } from '../src/sim/http.js';
 
 const { values } = parseArgs({

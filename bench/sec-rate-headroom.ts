@@ -7,7 +7,7 @@
  *   npm run build && node dist/bench/sec-rate-headroom.js   (LINES=500 COPIES=16 by default)
  */
 import { resolve } from 'node:path';
-import { SECURITY_DEFAULTS } from '../src/ops/security-config.js';
+import { SECURITY_DEFAULTS } from '../src/config/security.js';
 import { replay } from '../src/sim/replay.js';
 import { startServer } from '../test/helpers/server.js';
 

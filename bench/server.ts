@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { packageRoot } from '../src/paths.js';
+import { packageRoot } from '../src/config/paths.js';
 import { signIn } from '../src/sim/load.js';
 
 export async function freePort(): Promise<number> {

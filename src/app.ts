@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from './api/server.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrations.js';
 import { Store } from './db/store.js';
 import { type DomainEvents, MiniTwit } from './domain/minitwit.js';
 import { Sessions } from './domain/sessions.js';
-import { Health, installHealthRoutes } from './ops/health.js';
-import { createLogger, type Logger } from './ops/logger.js';
-import { APP_VERSION, combineEvents, dataDirectory, Metrics } from './ops/metrics.js';
-import { MetricsServer } from './ops/metrics-server.js';
+import { Health, installHealthRoutes } from './observability/health.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { APP_VERSION, combineEvents, dataDirectory, Metrics } from './observability/metrics.js';
+import { MetricsServer } from './observability/metrics-server.js';
 import { buildWebServer } from './web/server.js';
 
 export interface App {

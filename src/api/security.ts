@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Config, DEFAULT_SIM_API_AUTH } from '../config.js';
-import { AddressMatcher, clientKey } from '../ops/client-address.js';
-import type { Logger } from '../ops/logger.js';
-import { RateLimiter } from '../ops/rate-limit.js';
+import { type Config, DEFAULT_SIM_API_AUTH } from '../config/config.js';
+import { AddressMatcher, clientKey } from '../http/client-address.js';
+import { RateLimiter } from '../http/rate-limit.js';
+import type { Logger } from '../observability/logger.js';
 import { sendError } from './errors.js';
 
 /** Probes that monitoring must always reach; they reveal nothing and change nothing. */

@@ -1,10 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
-import { isDatabaseSealed } from '../db/seal.js';
+import type { Config } from '../config/config.js';
+import { isDatabaseSealed } from '../dataops/seal.js';
 import { DomainError } from '../domain/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
-import { installRequestLogging, type Logger, serverOptions } from '../ops/logger.js';
+import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
 import { ApiError, sendError } from './errors.js';
 import { simulatorRoutes } from './routes.js';
 import { API_ROUTER_OPTIONS, installApiSecurity } from './security.js';

@@ -1,7 +1,7 @@
 // The simulator CLI's logic; src/sim/cli.ts runs it. See USAGE below.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../paths.js';
+import { packageRoot } from '../config/paths.js';
 import { checkApi } from './check.js';
 import { COURSE_TIMEOUT_MS } from './http.js';
 import { DEFAULT_READ_MIX, type LoadResult, parseReadMix, runLoad } from './load.js';

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { webAssets } from '../config/paths.js';
 import type { TimelineEntry } from '../domain/minitwit.js';
-import { webAssets } from '../paths.js';
 import type { WebSession } from './session.js';
 
 const ESCAPES: Record<string, string> = {

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
-import { clientKey } from '../ops/client-address.js';
-import { RateLimiter } from '../ops/rate-limit.js';
+import type { Config } from '../config/config.js';
+import { clientKey } from '../http/client-address.js';
+import { RateLimiter } from '../http/rate-limit.js';
 import type { WebContext } from './context.js';
 import { createTemplates } from './render.js';
 

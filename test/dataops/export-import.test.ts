@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { exportCommand, importCommand } from '../../src/cli/commands/export.js';
+import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
+import { summarize } from '../../src/dataops/transfer.js';
 import { openDatabase } from '../../src/db/connect.js';
-import { summarize } from '../../src/db/transfer.js';
-import { exportCommand, importCommand } from '../../src/ops/export.js';
-import { importLegacyCommand } from '../../src/ops/import-legacy.js';
 import { createTestDatabase, forEachDatabase } from '../helpers/databases.js';
 import { runCommand } from './state.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
 import { openDatabase } from '../../src/db/connect.js';
-import { importLegacyCommand } from '../../src/ops/import-legacy.js';
 import { readScenario } from '../../src/sim/scenario.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';

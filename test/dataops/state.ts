@@ -130,7 +130,7 @@ export function missing(expected: State, actual: State): string[] {
 
 /** Runs an operator command as `minitwit` would, catching its error as exit code 1. */
 export async function runCommand(
-  command: import('../../src/ops/command.js').Command,
+  command: import('../../src/cli/command.js').Command,
   positionals: string[],
   values: Record<string, string | boolean | undefined>,
 ) {

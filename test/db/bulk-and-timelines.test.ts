@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SEED_HOME_FOLLOWS, seedDatabase, seedUsername } from '../../src/db/bulk.js';
+import { SEED_HOME_FOLLOWS, seedDatabase, seedUsername } from '../../src/dataops/bulk.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrations.js';
 import { Store } from '../../src/db/store.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_SIM_API_AUTH } from '../../src/config.js';
+import { DEFAULT_SIM_API_AUTH } from '../../src/config/config.js';
 
 export const SIM_HEADERS = {
   Authorization: DEFAULT_SIM_API_AUTH,

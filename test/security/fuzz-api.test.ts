@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, type TestContext, test } from 'node:test';
-import { DEFAULT_SIM_API_AUTH } from '../../src/config.js';
+import { DEFAULT_SIM_API_AUTH } from '../../src/config/config.js';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.js';
-import { AddressMatcher, clientKey, unmapIPv4 } from '../../src/ops/client-address.js';
-import { RateLimiter } from '../../src/ops/rate-limit.js';
-import { parseCidrList } from '../../src/ops/security-config.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { parseCidrList } from '../../src/config/security.js';
+import { AddressMatcher, clientKey, unmapIPv4 } from '../../src/http/client-address.js';
+import { RateLimiter } from '../../src/http/rate-limit.js';
 
 test('rate limiter: allows `limit` events per window, refuses the next, lifts when the window ends', () => {
   let now = 1_000_000;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { Dialect } from './connect.js';
+import type { Dialect } from '../db/connect.js';
 
 /**
  * Moving MiniTwit's data between databases: tables in dependency order, streaming reads in key

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Dialect } from './connect.js';
+import type { Dialect } from '../db/connect.js';
 import { type AnyDb, TABLES } from './transfer.js';
 
 /**

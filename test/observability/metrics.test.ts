@@ -6,7 +6,7 @@ import {
   errorKind,
   HTTP_BUCKETS,
   operationOf,
-} from '../../src/ops/metrics.js';
+} from '../../src/observability/metrics.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';

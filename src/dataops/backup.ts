@@ -1,21 +1,9 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadConfig } from '../config.js';
+import type { Command } from '../cli/command.js';
+import { openConfiguredDatabase } from '../cli/database.js';
+import { loadConfig } from '../config/config.js';
 import { sqlitePath } from '../db/connect.js';
-import { pgDump, pgToolsAvailable, readPgDump } from '../db/pgdump.js';
-import { readPortable, writePortable } from '../db/portable.js';
-import { sqliteIntegrity, sqliteOnlineBackup } from '../db/sqlite-backup.js';
-import {
-  type AnyDb,
-  openSqliteReadonly,
-  type RowSource,
-  readDatabase,
-  type Summary,
-  SummaryBuilder,
-  summarize,
-  withSnapshot,
-} from '../db/transfer.js';
-import type { Command } from './command.js';
 import {
   type BackupFormat,
   describeCounts,
@@ -26,8 +14,20 @@ import {
   manifestPath,
   readManifest,
   rowsOfFile,
-} from './data-load.js';
-import { openConfiguredDatabase } from './database-url.js';
+} from './load.js';
+import { pgDump, pgToolsAvailable, readPgDump } from './pgdump.js';
+import { readPortable, writePortable } from './portable.js';
+import { sqliteIntegrity, sqliteOnlineBackup } from './sqlite-backup.js';
+import {
+  type AnyDb,
+  openSqliteReadonly,
+  type RowSource,
+  readDatabase,
+  type Summary,
+  SummaryBuilder,
+  summarize,
+  withSnapshot,
+} from './transfer.js';
 
 const NAME = /^minitwit-\d{8}T\d{9}Z\.(sqlite|pgdump|jsonl\.gz)$/;
 

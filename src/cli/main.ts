@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
-import { backupCommand, restoreCommand } from './ops/backup.js';
-import type { Command } from './ops/command.js';
-import { exportCommand, importCommand } from './ops/export.js';
-import { importLegacyCommand } from './ops/import-legacy.js';
-import { migrateCommand } from './ops/migrate.js';
-import { migrateDbCommand } from './ops/migrate-db.js';
-import { flagCommands, messagesCommand } from './ops/moderation.js';
-import { seedCommand } from './ops/seed.js';
-import { serveCommand } from './ops/serve.js';
+import { backupCommand, restoreCommand } from '../dataops/backup.js';
+import { migrateDbCommand } from '../dataops/migrate-db.js';
+import type { Command } from './command.js';
+import { exportCommand, importCommand } from './commands/export.js';
+import { importLegacyCommand } from './commands/import-legacy.js';
+import { migrateCommand } from './commands/migrate.js';
+import { flagCommands, messagesCommand } from './commands/moderation.js';
+import { seedCommand } from './commands/seed.js';
+import { serveCommand } from './commands/serve.js';
 
 /** Every operator command; later features add theirs here. */
 export const commands: Command[] = [

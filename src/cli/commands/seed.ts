@@ -1,15 +1,15 @@
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../../config/config.js';
 import {
   finishBulkLoad,
   maxFollows,
   prepareForBulkLoad,
   SEED_PASSWORD,
   seedDatabase,
-} from '../db/bulk.js';
-import { openDatabase } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrations.js';
-import { hashPassword } from '../domain/passwords.js';
-import type { Command } from './command.js';
+} from '../../dataops/bulk.js';
+import { openDatabase } from '../../db/connect.js';
+import { migrateToLatest } from '../../db/migrations.js';
+import { hashPassword } from '../../domain/passwords.js';
+import type { Command } from '../command.js';
 
 function count(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;

@@ -1,10 +1,10 @@
-import { loadConfig } from '../config.js';
-import { writePortable } from '../db/portable.js';
-import { type AnyDb, readDatabase, withSnapshot } from '../db/transfer.js';
-import type { Command } from './command.js';
-import { describeCounts, loadInto, rowsOfFile } from './data-load.js';
-import { openConfiguredDatabase } from './database-url.js';
-import { Progress } from './progress.js';
+import { loadConfig } from '../../config/config.js';
+import { describeCounts, loadInto, rowsOfFile } from '../../dataops/load.js';
+import { writePortable } from '../../dataops/portable.js';
+import { type AnyDb, readDatabase, withSnapshot } from '../../dataops/transfer.js';
+import type { Command } from '../command.js';
+import { openConfiguredDatabase } from '../database.js';
+import { Progress } from '../progress.js';
 
 export const exportCommand: Command = {
   name: 'export',

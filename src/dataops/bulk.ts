@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { Dialect } from './connect.js';
-import type { Database } from './schema.js';
+import type { Dialect } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
 
 /**
  * Bulk loading of generated data for benchmarks: batched multi-row inserts through Kysely,

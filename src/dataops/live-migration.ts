@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
+import type { DatabaseHandle } from '../db/connect.js';
 import { installChangeLog, type ReplayState, removeChangeLog, replayChanges } from './changelog.js';
-import type { DatabaseHandle } from './connect.js';
 import { isDatabaseSealed, seal, unseal } from './seal.js';
 import {
   type AnyDb,

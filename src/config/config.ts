@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { loadSecurityConfig, type SecurityConfig } from './ops/security-config.js';
+import { loadSecurityConfig, type SecurityConfig } from './security.js';
 
 /** Everything the server reads from its environment, parsed once and typed. */
 export interface Config {

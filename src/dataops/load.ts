@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { Progress } from '../cli/progress.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
-import { readPgDump } from '../db/pgdump.js';
-import { readPortable } from '../db/portable.js';
+import { readPgDump } from './pgdump.js';
+import { readPortable } from './portable.js';
 import {
   compareSummaries,
   countAll,
@@ -15,8 +16,7 @@ import {
   summarize,
   TABLES,
   wipe,
-} from '../db/transfer.js';
-import { Progress } from './progress.js';
+} from './transfer.js';
 
 export type BackupFormat = 'sqlite' | 'pgdump' | 'portable';
 

@@ -1,5 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import type { Cidr } from './security-config.js';
+import type { Cidr } from '../config/security.js';
 
 /** `::ffff:1.2.3.4` as `1.2.3.4`; any other address unchanged. */
 export function unmapIPv4(address: string): string {

@@ -3,9 +3,9 @@ import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { LogEvent } from 'kysely';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { packageRoot } from '../config/paths.js';
 import { type Dialect, sqlitePath } from '../db/connect.js';
 import type { DomainEvents } from '../domain/minitwit.js';
-import { packageRoot } from '../paths.js';
 
 export const APP_VERSION: string = (() => {
   try {

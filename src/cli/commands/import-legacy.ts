@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readLegacy } from '../db/legacy.js';
-import type { Command } from './command.js';
-import { describeCounts, loadInto } from './data-load.js';
-import { openConfiguredDatabase } from './database-url.js';
+import { readLegacy } from '../../dataops/legacy.js';
+import { describeCounts, loadInto } from '../../dataops/load.js';
+import type { Command } from '../command.js';
+import { openConfiguredDatabase } from '../database.js';
 
 /** The reference keeps `latest` in a text file next to its database. */
 export function legacyLatest(dbFile: string, given?: string): number | undefined {

@@ -1,12 +1,12 @@
-import { removeChangeLog } from '../db/changelog.js';
+import type { Command } from '../cli/command.js';
+import { Progress } from '../cli/progress.js';
 import { openDatabase, redactUrl } from '../db/connect.js';
-import { type LiveMigrationResult, migrateLive } from '../db/live-migration.js';
 import { migrateToLatest, pendingMigrations } from '../db/migrations.js';
-import { unseal } from '../db/seal.js';
-import { countAll, isEmpty, TABLES, wipe } from '../db/transfer.js';
-import type { Command } from './command.js';
-import { describeCounts } from './data-load.js';
-import { Progress } from './progress.js';
+import { removeChangeLog } from './changelog.js';
+import { type LiveMigrationResult, migrateLive } from './live-migration.js';
+import { describeCounts } from './load.js';
+import { unseal } from './seal.js';
+import { countAll, isEmpty, TABLES, wipe } from './transfer.js';
 
 export interface MigrateDbOptions {
   from: string;

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError } from '../config.js';
+import { ConfigError } from './config.js';
 
 /**
  * The security settings read from the environment. Parsed here rather than in config.ts so the

@@ -1,6 +1,6 @@
-import { migrateToLatest } from '../db/migrations.js';
-import type { Command } from './command.js';
-import { openConfiguredDatabase } from './database-url.js';
+import { migrateToLatest } from '../../db/migrations.js';
+import type { Command } from '../command.js';
+import { openConfiguredDatabase } from '../database.js';
 
 export const migrateCommand: Command = {
   name: 'migrate',

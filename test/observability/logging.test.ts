@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
-import { prettyLine } from '../../src/ops/pretty-log.js';
+import { loadConfig } from '../../src/config/config.js';
+import { prettyLine } from '../../src/observability/pretty-log.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

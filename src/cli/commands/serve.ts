@@ -1,10 +1,10 @@
 import cluster from 'node:cluster';
-import { createApp } from '../app.js';
-import { loadConfig } from '../config.js';
-import { runPrimary } from './cluster.js';
-import type { Command } from './command.js';
-import { shutdownGracefully } from './lifecycle.js';
-import { createLogger } from './logger.js';
+import { createApp } from '../../app.js';
+import { loadConfig } from '../../config/config.js';
+import { createLogger } from '../../observability/logger.js';
+import { runPrimary } from '../../runtime/cluster.js';
+import { shutdownGracefully } from '../../runtime/lifecycle.js';
+import type { Command } from '../command.js';
 
 export const serveCommand: Command = {
   name: 'serve',

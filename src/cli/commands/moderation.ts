@@ -1,7 +1,7 @@
-import { Store } from '../db/store.js';
-import { MiniTwit } from '../domain/minitwit.js';
-import type { Command } from './command.js';
-import { openConfiguredDatabase } from './database-url.js';
+import { Store } from '../../db/store.js';
+import { MiniTwit } from '../../domain/minitwit.js';
+import type { Command } from '../command.js';
+import { openConfiguredDatabase } from '../database.js';
 
 /** One CSV field, quoted when it must be. */
 export function csvField(value: string | number): string {

@@ -1,4 +1,4 @@
-import { type Config, loadConfig } from '../config.js';
+import { type Config, loadConfig } from '../config/config.js';
 import { type DatabaseHandle, openDatabase } from '../db/connect.js';
 
 /** Opens the database named by --database or DATABASE_URL, for operator commands. */
