@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { isDatabaseSealed } from '../dataops/seal.js';
+import { isDatabaseSealed } from '../db/errors.js';
 import { DomainError } from '../domain/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { ConfigError, type Env, flag, wholeNumber as integer } from './env.js';
 import { loadSecurityConfig, type SecurityConfig } from './security.js';
+
+export { ConfigError };
 
 /** Everything the server reads from its environment, parsed once and typed. */
 export interface Config {
@@ -45,29 +48,11 @@ export interface Config {
 
 export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
 
-export class ConfigError extends Error {}
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535) {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim()))
-    throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) {
-    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
-  }
-  return value;
-}
-
-function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean) {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
-}
-
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Reads every server setting from `env` (process.env by default). Throws ConfigError naming the
+ * first variable that is set to something unusable. Documented in the README's table.
+ */
+export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const secret = env.SESSION_SECRET ?? '';
   if (secret !== '' && secret.length < 32) {

@@ -1,10 +1,7 @@
 import { isIP } from 'node:net';
-import { ConfigError } from './config.js';
+import { ConfigError, type Env, wholeNumber } from './env.js';
 
-/**
- * The security settings read from the environment. Parsed here rather than in config.ts so the
- * shared configuration only gains one field (`security`).
- */
+/** The security settings read from the environment: limits, allow-list, earlier secrets. */
 export interface SecurityConfig {
   /** Failed sign-ins one client address may make per window (0 turns the limit off). */
   loginLimitPerAddress: number;
@@ -33,19 +30,6 @@ export interface Cidr {
   family: 'ipv4' | 'ipv6';
   address: string;
   prefix: number;
-}
-
-function count(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 1e9) {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d{1,10}$/.test(raw)) {
-    throw new ConfigError(`${name} must be a whole number, got "${env[name]}"`);
-  }
-  const value = Number(raw);
-  if (value < min || value > max) {
-    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
-  }
-  return value;
 }
 
 /** One CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address (a /32 or /128). */
@@ -98,15 +82,17 @@ export const SECURITY_DEFAULTS = {
   apiWindowSeconds: 60,
 } as const;
 
-export function loadSecurityConfig(env: NodeJS.ProcessEnv): SecurityConfig {
+export function loadSecurityConfig(env: Env): SecurityConfig {
   const d = SECURITY_DEFAULTS;
+  const count = (name: string, fallback: number, min = 0, max = 1e9) =>
+    wholeNumber(env, name, fallback, min, max);
   return {
-    loginLimitPerAddress: count(env, 'LOGIN_LIMIT_PER_ADDRESS', d.loginLimitPerAddress),
-    loginLimitPerUsername: count(env, 'LOGIN_LIMIT_PER_USERNAME', d.loginLimitPerUsername),
-    registerLimitPerAddress: count(env, 'REGISTER_LIMIT_PER_ADDRESS', d.registerLimitPerAddress),
-    authWindowSeconds: count(env, 'AUTH_LIMIT_WINDOW_SECONDS', d.authWindowSeconds, 1, 86_400),
-    apiLimit: count(env, 'API_RATE_LIMIT', d.apiLimit),
-    apiWindowSeconds: count(env, 'API_RATE_WINDOW_SECONDS', d.apiWindowSeconds, 1, 86_400),
+    loginLimitPerAddress: count('LOGIN_LIMIT_PER_ADDRESS', d.loginLimitPerAddress),
+    loginLimitPerUsername: count('LOGIN_LIMIT_PER_USERNAME', d.loginLimitPerUsername),
+    registerLimitPerAddress: count('REGISTER_LIMIT_PER_ADDRESS', d.registerLimitPerAddress),
+    authWindowSeconds: count('AUTH_LIMIT_WINDOW_SECONDS', d.authWindowSeconds, 1, 86_400),
+    apiLimit: count('API_RATE_LIMIT', d.apiLimit),
+    apiWindowSeconds: count('API_RATE_WINDOW_SECONDS', d.apiWindowSeconds, 1, 86_400),
     simApiAllow: parseCidrList(env.SIM_API_ALLOW),
     previousSessionSecrets: previousSecrets(env.SESSION_SECRET_PREVIOUS),
   };

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../db/connect.js';
+import { isDatabaseSealed } from '../db/errors.js';
 import { installChangeLog, type ReplayState, removeChangeLog, replayChanges } from './changelog.js';
-import { isDatabaseSealed, seal, unseal } from './seal.js';
+import { seal, unseal } from './seal.js';
 import {
   type AnyDb,
   countAll,

@@ -1,22 +1,14 @@
 import { sql } from 'kysely';
 import type { Dialect } from '../db/connect.js';
+import { SEALED_MARKER } from '../db/errors.js';
 import { type AnyDb, TABLES } from './transfer.js';
 
 /**
  * Sealing a database makes it refuse every write, enforced by the database itself with triggers:
  * a write either committed before the seal (and a reader after the seal sees it) or fails with
- * this marker. `migrate-db` seals the source for its final pass, so no acknowledged write can
+ * SEALED_MARKER. `migrate-db` seals the source for its final pass, so no acknowledged write can
  * land in the old database after the last copy. A running server answers 503 to such a write.
  */
-export const SEALED_MARKER = 'MINITWIT_DATABASE_MOVED';
-
-export function isDatabaseSealed(error: unknown): boolean {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    if (e instanceof Error && e.message.includes(SEALED_MARKER)) return true;
-  }
-  return false;
-}
-
 const OPERATIONS = ['insert', 'update', 'delete'] as const;
 
 export async function seal(db: AnyDb, dialect: Dialect): Promise<void> {

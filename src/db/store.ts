@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from './connect.js';
+import { databaseCondition } from './errors.js';
 import type { Database, User } from './schema.js';
 
 /** A message as the timelines show it: the message and its author. */
@@ -33,14 +34,7 @@ const AUTHORS_PER_QUERY = 200;
 /** The home timeline's first window of message ids (see homeTimeline). */
 const HOME_FIRST_WINDOW = 256;
 
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    code === '23505' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-  );
-}
+const isUniqueViolation = (error: unknown) => databaseCondition(error) === 'unique';
 
 /**
  * The only code that speaks SQL. Every query is written with Kysely and runs unchanged on

@@ -1,6 +1,19 @@
+import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { App } from '../app.js';
+import type { Logger } from '../observability/logger.js';
+
+/** What shutdown needs of a running MiniTwit (createApp's App is one). */
+export interface Drainable {
+  /** Its readiness: `draining` set to true makes /readyz answer 503. */
+  health: { draining: boolean };
+  logger: Logger;
+  /** The two front doors, whose listeners close first. */
+  web: { server: Server };
+  api: { server: Server };
+  /** Closes the doors (after requests in flight) and the database. */
+  close(): Promise<void>;
+}
 
 export interface ShutdownOptions {
   /** Keep serving this long after /readyz turns 503, so that load balancers stop sending. */
@@ -27,7 +40,7 @@ export interface ShutdownReport {
  * close idle keep-alive connections → wait for requests in flight (bounded) → close the database.
  */
 export async function shutdownGracefully(
-  app: App,
+  app: Drainable,
   options: ShutdownOptions,
 ): Promise<ShutdownReport> {
   app.health.draining = true;

@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { webAssets } from '../config/paths.js';
-import { isDatabaseSealed } from '../dataops/seal.js';
+import { isDatabaseSealed } from '../db/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import type { Sessions } from '../domain/sessions.js';
 import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
