@@ -98,7 +98,7 @@ describe('deploy/compose.yaml', () => {
   const compose = yamlFile('deploy/compose.yaml');
 
   test('the whole stack: app, PostgreSQL on a named volume, nginx, Prometheus, Grafana, logs', () => {
-    for (const name of ['app', 'postgres', 'nginx', 'prometheus', 'grafana', 'loki', 'promtail']) {
+    for (const name of ['app', 'postgres', 'nginx', 'prometheus', 'grafana', 'loki', 'alloy']) {
       assert.ok(compose.services[name], `service ${name}`);
     }
     const pgVolume = compose.services.postgres.volumes[0].split(':')[0];
@@ -298,8 +298,8 @@ describe('yamllint over deploy/ and .github/workflows/', () => {
 
 describe('Prometheus configuration of the stacks', () => {
   if (!requireTools(['promtool'])) return;
-  test('promtool check config accepts deploy/compose/prometheus.yml', () => {
-    const result = spawnSync('promtool', ['check', 'config', 'deploy/compose/prometheus.yml'], {
+  test('promtool check config accepts deploy/prometheus/prometheus.yml', () => {
+    const result = spawnSync('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml'], {
       encoding: 'utf8',
     });
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
