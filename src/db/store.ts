@@ -295,11 +295,18 @@ export class Store {
       .execute();
   }
 
-  async findSessionUser(id: string, now: number): Promise<User | undefined> {
+  /**
+   * The user of the live session with digest `id` at `now` (Unix seconds): its id, name and
+   * email only. The password hash stays in the database: a signed-in request never carries it.
+   */
+  async findSessionUser(
+    id: string,
+    now: number,
+  ): Promise<Pick<User, 'user_id' | 'username' | 'email'> | undefined> {
     return this.db
       .selectFrom('sessions as s')
       .innerJoin('users as u', 'u.user_id', 's.user_id')
-      .select(['u.user_id', 'u.username', 'u.email', 'u.pw_hash'])
+      .select(['u.user_id', 'u.username', 'u.email'])
       .where('s.id', '=', id)
       .where('s.expires_at', '>', now)
       .executeTakeFirst();

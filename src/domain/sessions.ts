@@ -2,6 +2,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { User } from '../db/schema.js';
 import type { Store } from '../db/store.js';
 
+/**
+ * Who a request is signed in as: what the pages need of a user, and never the password hash,
+ * so no template, log line or error report can show it.
+ */
+export type SessionUser = Pick<User, 'user_id' | 'username' | 'email'>;
+
+/** Just the `SessionUser` fields of `user` (which may be a whole row, password hash included). */
+export function toSessionUser(user: SessionUser): SessionUser {
+  return { user_id: user.user_id, username: user.username, email: user.email };
+}
+
 /** How long a sign-in lasts without signing in again. */
 export const SESSION_SECONDS = 14 * 24 * 3600;
 
@@ -27,7 +38,8 @@ export class Sessions {
     return token;
   }
 
-  async user(token: string): Promise<User | undefined> {
+  /** The user a live session token belongs to; undefined when unknown or expired. */
+  async user(token: string): Promise<SessionUser | undefined> {
     return this.store.findSessionUser(digest(token), seconds());
   }
 

@@ -1,10 +1,27 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Eta } from 'eta';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
 import { webAssets } from '../config/paths.js';
 import type { TimelineEntry } from '../domain/minitwit.js';
-import type { WebSession } from './session.js';
+
+/** What every page is given besides the layout's own data; `title` goes in <title>. */
+export type PageData = { title: string } & Record<string, unknown>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The page templates (views/*.eta). */
+    templates: Eta;
+  }
+  interface FastifyReply {
+    /**
+     * Sends `view` inside the layout as text/html with `status` (200 by default), adding the
+     * signed-in user, the pending flash messages (then cleared) and a CSRF token for forms.
+     */
+    page(view: string, data: PageData, status?: number): FastifyReply;
+  }
+}
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -71,26 +88,27 @@ export function createTemplates(): Eta {
   });
 }
 
-export class Renderer {
-  private readonly eta = createTemplates();
-
-  constructor(private readonly session: WebSession) {}
-
-  /** Renders a page inside the layout, with the user, the flashes and a CSRF token. */
-  page(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    view: string,
-    data: { title: string } & Record<string, unknown>,
-    status = 200,
-  ) {
-    const html = this.eta.render(view, {
-      ...data,
-      user: request.user,
-      userUrl: request.user ? userUrl(request.user.username) : undefined,
-      flashes: this.session.takeFlashes(request, reply),
-      csrf: this.session.csrfToken(request, reply),
-    });
-    return reply.code(status).type('text/html; charset=utf-8').send(html);
-  }
-}
+/**
+ * Page rendering for the web door: decorates the instance with `templates` and every reply
+ * with `page()`. Needs the web sessions (for the user, flashes and CSRF token).
+ */
+export const webPages = fp(
+  async (app) => {
+    app.decorate('templates', createTemplates());
+    app.decorateReply(
+      'page',
+      function page(this: FastifyReply, view: string, data: PageData, status = 200) {
+        const { request, server } = this;
+        const html = server.templates.render(view, {
+          ...data,
+          user: request.user,
+          userUrl: request.user ? userUrl(request.user.username) : undefined,
+          flashes: server.webSession.takeFlashes(request, this),
+          csrf: server.webSession.csrfToken(request, this),
+        });
+        return this.code(status).type('text/html; charset=utf-8').send(html);
+      },
+    );
+  },
+  { name: 'minitwit-web-pages', dependencies: ['minitwit-web-sessions'] },
+);

@@ -1,9 +1,13 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config/config.js';
+import type {
+  FastifyReply,
+  FastifyRequest,
+  onResponseAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import type { SecurityConfig } from '../config/security.js';
 import { clientKey } from '../http/client-address.js';
 import { RateLimiter } from '../http/rate-limit.js';
-import type { WebContext } from './context.js';
-import { createTemplates } from './render.js';
 
 /**
  * The pages have no script at all, one stylesheet of our own and avatars from Gravatar, so the
@@ -31,19 +35,26 @@ export const WEB_SECURITY_HEADERS: Record<string, string> = {
 
 export const HSTS = 'max-age=31536000; includeSubDomains';
 
-/** Adds `headers` (and HSTS over TLS) to every response of `app`, errors and 404s included. */
-export function installSecurityHeaders(app: FastifyInstance, headers: Record<string, string>) {
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.headers(headers);
-    if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
-    // A page made for a signed-in user (CSRF token, name, home timeline) is never stored by a
-    // shared cache such as a reverse proxy.
-    if (request.user && !reply.hasHeader('cache-control')) {
-      reply.header('cache-control', 'private, no-store');
-    }
-    return payload;
-  });
+export interface SecurityHeadersOptions {
+  headers: Record<string, string>;
 }
+
+/** Adds `headers` (and HSTS over TLS) to every response of the door, errors and 404s included. */
+export const securityHeaders = fp<SecurityHeadersOptions>(
+  async (app, { headers }) => {
+    app.addHook('onSend', async (request, reply, payload) => {
+      reply.headers(headers);
+      if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+      // A page made for a signed-in user (CSRF token, name, home timeline) is never stored by a
+      // shared cache such as a reverse proxy.
+      if (request.user && !reply.hasHeader('cache-control')) {
+        reply.header('cache-control', 'private, no-store');
+      }
+      return payload;
+    });
+  },
+  { name: 'minitwit-web-security-headers' },
+);
 
 const minutes = (seconds: number) =>
   seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
@@ -57,126 +68,119 @@ export const LIMIT_TEXTS = {
     `Too many sign-ups from your network. Please wait ${minutes(s)} and try again.`,
 };
 
-/**
- * Brute-force and sign-up-spam limits of the web app. Every POST /login counts against the
- * client address and the username before the password is checked (so parallel guesses are
- * counted too); a successful sign-in gives both back. Every POST /register counts against the
- * address. When a limit is hit the form is shown again with the reason and status 429.
- */
 /** The per-username login limiter's key; names longer than any account's are cut, so keys stay small. */
 const usernameKey = (username: string) => `u:${username.slice(0, 256)}`;
 
-export function installWebRateLimits(app: FastifyInstance, ctx: WebContext, config: Config) {
-  const s = config.security;
-  const window = s.authWindowSeconds;
-  const loginByAddress = new RateLimiter({ limit: s.loginLimitPerAddress, windowSeconds: window });
-  const loginByName = new RateLimiter({ limit: s.loginLimitPerUsername, windowSeconds: window });
-  const registerByAddress = new RateLimiter({
-    limit: s.registerLimitPerAddress,
-    windowSeconds: window,
-  });
-  const counted = new WeakSet<FastifyRequest>();
+/** Route-level hooks that put a limit on one form's route; spread into its route options. */
+export interface LimitHooks {
+  preHandler: preHandlerAsyncHookHandler;
+  onResponse?: onResponseAsyncHookHandler;
+}
 
-  const refuse = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    view: 'login' | 'register',
-    error: string,
-    retryAfter: number,
-  ) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const keep = (name: string) => (typeof body[name] === 'string' ? body[name] : '');
-    reply.header('retry-after', String(retryAfter));
-    request.log.warn({ ip: request.ip, form: view, retryAfter }, 'rate limit hit');
-    return ctx.render.page(
-      request,
-      reply,
-      view,
-      {
-        title: view === 'login' ? 'Sign In' : 'Sign Up',
-        error,
-        username: keep('username'),
-        email: keep('email'),
-      },
-      429,
-    );
-  };
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The brute-force and sign-up-spam limits, as route options of POST /login and /register. */
+    formLimits: { login: LimitHooks; register: LimitHooks };
+  }
+}
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' || request.user) return;
-    const path = request.routeOptions.url;
-    if (path === '/login') {
-      const byAddress = loginByAddress.hit(clientKey(request.ip));
-      if (!byAddress.allowed) {
-        return refuse(
-          request,
-          reply,
-          'login',
-          LIMIT_TEXTS.loginAddress(byAddress.retryAfter),
-          byAddress.retryAfter,
-        );
-      }
-      counted.add(request);
-      const username = (request.body as Record<string, unknown> | undefined)?.username;
-      if (typeof username === 'string' && username !== '') {
-        const byName = loginByName.hit(usernameKey(username));
-        if (!byName.allowed) {
+/**
+ * Brute-force and sign-up-spam limits of the web app, as route hooks (`app.formLimits`) for the
+ * form posts. Every POST /login counts against the client address and the username before the
+ * password is checked (so parallel guesses are counted too); a successful sign-in gives both
+ * back. Every POST /register counts against the address. When a limit is hit the form is shown
+ * again with the reason and status 429. Requests of a signed-in user are not counted.
+ */
+export const webRateLimits = fp<{ security: SecurityConfig }>(
+  async (app, { security: s }) => {
+    const window = s.authWindowSeconds;
+    const loginByAddress = new RateLimiter({
+      limit: s.loginLimitPerAddress,
+      windowSeconds: window,
+    });
+    const loginByName = new RateLimiter({ limit: s.loginLimitPerUsername, windowSeconds: window });
+    const registerByAddress = new RateLimiter({
+      limit: s.registerLimitPerAddress,
+      windowSeconds: window,
+    });
+    const counted = new WeakSet<FastifyRequest>();
+
+    const refuse = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      view: 'login' | 'register',
+      error: string,
+      retryAfter: number,
+    ) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const keep = (name: string) => (typeof body[name] === 'string' ? body[name] : '');
+      reply.header('retry-after', String(retryAfter));
+      request.log.warn({ ip: request.ip, form: view, retryAfter }, 'rate limit hit');
+      return reply.page(
+        view,
+        {
+          title: view === 'login' ? 'Sign In' : 'Sign Up',
+          error,
+          username: keep('username'),
+          email: keep('email'),
+        },
+        429,
+      );
+    };
+
+    const login: LimitHooks = {
+      async preHandler(request, reply) {
+        if (request.user) return;
+        const byAddress = loginByAddress.hit(clientKey(request.ip));
+        if (!byAddress.allowed) {
           return refuse(
             request,
             reply,
             'login',
-            LIMIT_TEXTS.loginUsername(byName.retryAfter),
-            byName.retryAfter,
+            LIMIT_TEXTS.loginAddress(byAddress.retryAfter),
+            byAddress.retryAfter,
           );
         }
-      }
-    } else if (path === '/register') {
-      const byAddress = registerByAddress.hit(clientKey(request.ip));
-      if (!byAddress.allowed) {
-        return refuse(
-          request,
-          reply,
-          'register',
-          LIMIT_TEXTS.register(byAddress.retryAfter),
-          byAddress.retryAfter,
-        );
-      }
-    }
-  });
+        counted.add(request);
+        const username = (request.body as Record<string, unknown> | undefined)?.username;
+        if (typeof username === 'string' && username !== '') {
+          const byName = loginByName.hit(usernameKey(username));
+          if (!byName.allowed) {
+            return refuse(
+              request,
+              reply,
+              'login',
+              LIMIT_TEXTS.loginUsername(byName.retryAfter),
+              byName.retryAfter,
+            );
+          }
+        }
+      },
+      // A sign-in that worked is not a guess: give back what it counted.
+      async onResponse(request, reply) {
+        if (!counted.has(request) || reply.statusCode !== 302 || !request.user) return;
+        loginByAddress.refund(clientKey(request.ip));
+        loginByName.reset(usernameKey(request.user.username));
+      },
+    };
 
-  // A sign-in that worked is not a guess: give back what it counted.
-  app.addHook('onResponse', async (request, reply) => {
-    if (!counted.has(request) || reply.statusCode !== 302 || !request.user) return;
-    loginByAddress.refund(clientKey(request.ip));
-    loginByName.reset(usernameKey(request.user.username));
-  });
-}
+    const register: LimitHooks = {
+      async preHandler(request, reply) {
+        if (request.user) return;
+        const byAddress = registerByAddress.hit(clientKey(request.ip));
+        if (!byAddress.allowed) {
+          return refuse(
+            request,
+            reply,
+            'register',
+            LIMIT_TEXTS.register(byAddress.retryAfter),
+            byAddress.retryAfter,
+          );
+        }
+      },
+    };
 
-/** A renderer for pages shown before any hook ran: no session, no cookies, no CSRF token. */
-const bare = createTemplates();
-
-/**
- * Errors the router raises before any hook runs (a URL with broken percent-encoding, a path
- * segment over 100 characters): answered with the error page, not Fastify's JSON.
- */
-export function webFrameworkError(
-  error: FastifyError,
-  _request: FastifyRequest,
-  reply: FastifyReply,
-) {
-  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-  const html = bare.render('error', {
-    title: 'Bad Request',
-    message: tooLong
-      ? 'That address is too long: no page of MiniTwit has one like it.'
-      : 'That address is not valid: it has broken percent-encoding.',
-    user: null,
-    flashes: [],
-    csrf: '',
-  });
-  return reply
-    .code(tooLong ? 414 : 400)
-    .headers(WEB_SECURITY_HEADERS)
-    .type('text/html; charset=utf-8')
-    .send(html);
-}
+    app.decorate('formLimits', { login, register });
+  },
+  { name: 'minitwit-web-rate-limits', dependencies: ['minitwit-web-pages'] },
+);

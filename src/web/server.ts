@@ -5,22 +5,23 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { webAssets } from '../config/paths.js';
-import { isDatabaseSealed } from '../db/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import type { Sessions } from '../domain/sessions.js';
 import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
-import { HttpError, type WebContext } from './context.js';
-import { Renderer } from './render.js';
+import { webErrors, webFrameworkError } from './errors.js';
+import { webPages } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
 import { timelineRoutes } from './routes/timelines.js';
-import {
-  installSecurityHeaders,
-  installWebRateLimits,
-  WEB_SECURITY_HEADERS,
-  webFrameworkError,
-} from './security.js';
-import { WebSession } from './session.js';
+import { securityHeaders, WEB_SECURITY_HEADERS, webRateLimits } from './security.js';
+import { webSessions } from './session.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The application the web door serves (decorated on the web door only). */
+    domain: MiniTwit;
+  }
+}
 
 export interface WebServerOptions {
   config: Config;
@@ -32,6 +33,11 @@ export interface WebServerOptions {
 /** Bodies of web forms are small: a message is at most 1000 characters. */
 const WEB_BODY_LIMIT = 16 * 1024;
 
+/**
+ * The web door (HTML pages): not yet listening, so the caller may still add routes and hooks.
+ * The route modules find everything on the instance: `app.domain`, `app.webSession`,
+ * `app.formLimits` and `reply.page()`.
+ */
 export async function buildWebServer(options: WebServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...serverOptions(options.logger, 'web', options.config.trustProxy, WEB_BODY_LIMIT),
@@ -43,57 +49,25 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   });
   await app.register(formbody);
 
-  const session = new WebSession(options.sessions, options.config.sessionSecret);
-  session.install(app);
-  const ctx: WebContext = { domain: options.domain, session, render: new Renderer(session) };
+  app.decorate('domain', options.domain);
+  await app.register(webSessions, {
+    sessions: options.sessions,
+    secret: options.config.sessionSecret,
+  });
   installRequestLogging(app);
-  installSecurityHeaders(app, WEB_SECURITY_HEADERS);
-  installWebRateLimits(app, ctx, options.config);
+  await app.register(securityHeaders, { headers: WEB_SECURITY_HEADERS });
+  await app.register(webPages);
+  await app.register(webRateLimits, { security: options.config.security });
+  await app.register(webErrors);
 
   const css = readFileSync(resolve(webAssets, 'static/style.css'));
   app.get('/static/style.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(css),
   );
 
-  timelineRoutes(app, ctx);
-  accountRoutes(app, ctx);
-  followRoutes(app, ctx);
-
-  app.setNotFoundHandler((request, reply) =>
-    ctx.render.page(
-      request,
-      reply,
-      'error',
-      { title: 'Not Found', message: 'There is no such page.' },
-      404,
-    ),
-  );
-
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    let status = 500;
-    let title = 'Something went wrong';
-    let message =
-      'The server could not finish this request. Nothing you had already saved is lost; please try again.';
-    if (error instanceof HttpError) {
-      status = error.statusCode;
-      title = error.title;
-      message = error.message;
-    } else if (isDatabaseSealed(error)) {
-      status = 503;
-      title = 'Service Unavailable';
-      message = 'MiniTwit is moving to a new database: please try again in a moment.';
-      reply.header('retry-after', '1');
-    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      status = error.statusCode;
-      title = status === 413 ? 'Too Large' : 'Bad Request';
-      message =
-        status === 413
-          ? 'That was more than this form accepts.'
-          : 'The request could not be understood.';
-    }
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return ctx.render.page(request, reply, 'error', { title, message }, status);
-  });
+  timelineRoutes(app);
+  accountRoutes(app);
+  followRoutes(app);
 
   return app;
 }

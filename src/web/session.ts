@@ -1,7 +1,12 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { User } from '../db/schema.js';
-import { SESSION_SECONDS, type Sessions } from '../domain/sessions.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  SESSION_SECONDS,
+  type Sessions,
+  type SessionUser,
+  toSessionUser,
+} from '../domain/sessions.js';
 
 export const SESSION_COOKIE = 'mt_session';
 export const FLASH_COOKIE = 'mt_flash';
@@ -9,9 +14,13 @@ export const CSRF_COOKIE = 'mt_csrf';
 export const CSRF_FIELD = '_csrf';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Sign-in, sign-out, flash messages and CSRF tokens of the web door. */
+    webSession: WebSession;
+  }
   interface FastifyRequest {
-    /** The signed-in user, or null. */
-    user: User | null;
+    /** The signed-in user (never with the password hash), or null. */
+    user: SessionUser | null;
     /** The session token from the cookie, when it names a live session. */
     sessionToken: string | null;
   }
@@ -34,28 +43,30 @@ export class WebSession {
     private readonly secret: string,
   ) {}
 
-  /** Registers the hook that finds the signed-in user of each request. */
-  install(app: FastifyInstance) {
-    app.decorateRequest('user', null);
-    app.decorateRequest('sessionToken', null);
-    app.addHook('onRequest', async (request, reply) => {
-      const raw = request.cookies[SESSION_COOKIE];
-      if (!raw) return;
-      const unsigned = request.unsignCookie(raw);
-      const user =
-        unsigned.valid && unsigned.value ? await this.sessions.user(unsigned.value) : undefined;
-      if (user) {
-        request.user = user;
-        request.sessionToken = unsigned.value;
-      } else {
-        // Expired, signed out elsewhere, or forged: forget it.
-        reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
-      }
-    });
+  /**
+   * Sets `request.user` and `request.sessionToken` from the session cookie when it names a live
+   * session; an expired, ended or forged cookie is cleared instead.
+   */
+  async identify(request: FastifyRequest, reply: FastifyReply) {
+    const raw = request.cookies[SESSION_COOKIE];
+    if (!raw) return;
+    const unsigned = request.unsignCookie(raw);
+    const user =
+      unsigned.valid && unsigned.value ? await this.sessions.user(unsigned.value) : undefined;
+    if (user) {
+      request.user = toSessionUser(user);
+      request.sessionToken = unsigned.value;
+    } else {
+      // Expired, signed out elsewhere, or forged: forget it.
+      reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
+    }
   }
 
-  /** Signs `user` in with a brand-new session and a brand-new CSRF secret. */
-  async signIn(request: FastifyRequest, reply: FastifyReply, user: User) {
+  /**
+   * Signs `user` in with a brand-new session and a brand-new CSRF secret. `user` may be a whole
+   * row: `request.user` keeps only the SessionUser fields.
+   */
+  async signIn(request: FastifyRequest, reply: FastifyReply, user: SessionUser) {
     if (request.sessionToken) await this.sessions.end(request.sessionToken);
     const token = await this.sessions.start(user.user_id);
     reply.setCookie(SESSION_COOKIE, token, {
@@ -63,7 +74,7 @@ export class WebSession {
       signed: true,
     });
     this.rotateCsrf(request, reply);
-    request.user = user;
+    request.user = toSessionUser(user);
     request.sessionToken = token;
   }
 
@@ -136,6 +147,28 @@ export class WebSession {
     return expected.length === given.length && timingSafeEqual(expected, given);
   }
 }
+
+export interface WebSessionOptions {
+  sessions: Sessions;
+  /** The secret that signs new cookies and the CSRF tokens. */
+  secret: string;
+}
+
+/**
+ * The web door's sessions: decorates the instance with `webSession` and every request with
+ * `user` and `sessionToken`, found from the session cookie before anything else runs. Needs
+ * @fastify/cookie registered first.
+ */
+export const webSessions = fp<WebSessionOptions>(
+  async (app, options) => {
+    const session = new WebSession(options.sessions, options.secret);
+    app.decorate('webSession', session);
+    app.decorateRequest('user', null);
+    app.decorateRequest('sessionToken', null);
+    app.addHook('onRequest', async (request, reply) => session.identify(request, reply));
+  },
+  { name: 'minitwit-web-sessions', dependencies: ['@fastify/cookie'] },
+);
 
 /**
  * Whether a GET was started by this site or by the user (typed, bookmarked), as opposed to a

@@ -1,59 +1,57 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { TEXTS } from '../../domain/validation.js';
-import { field, forbiddenCsrf, redirect, requireCsrf, type WebContext } from '../context.js';
+import { forbiddenCsrf } from '../errors.js';
+import { field, redirect, requireCsrf } from '../http.js';
 import { isSameSiteNavigation } from '../session.js';
 
 const REFERENCE = new Set<string>(Object.values(TEXTS));
 
-export function accountRoutes(app: FastifyInstance, ctx: WebContext) {
+/** Sign-up, sign-in and sign-out. */
+export function accountRoutes(app: FastifyInstance) {
+  const { domain, webSession: session } = app;
+
   app.get('/login', async (request, reply) => {
     if (request.user) return redirect(reply, '/');
-    return ctx.render.page(request, reply, 'login', { title: 'Sign In' });
+    return reply.page('login', { title: 'Sign In' });
   });
 
-  app.post('/login', async (request, reply) => {
+  app.post('/login', app.formLimits.login, async (request, reply) => {
     if (request.user) return redirect(reply, '/');
     const username = field(request.body, 'username');
     const password = field(request.body, 'password');
     const show = (error: string, status: number) =>
-      ctx.render.page(request, reply, 'login', { title: 'Sign In', error, username }, status);
-    if (!ctx.session.csrfValid(request, field(request.body, '_csrf'))) {
+      reply.page('login', { title: 'Sign In', error, username }, status);
+    if (!session.csrfValid(request, field(request.body, '_csrf'))) {
       return show(forbiddenCsrf().message, 403);
     }
     try {
-      const user = await ctx.domain.authenticate(username, password);
-      await ctx.session.signIn(request, reply, user);
+      const user = await domain.authenticate(username, password);
+      await session.signIn(request, reply, user);
     } catch (error) {
       if (error instanceof DomainError) return show(error.message, 200);
       throw error;
     }
-    ctx.session.flash(request, reply, 'You were logged in');
+    session.flash(request, reply, 'You were logged in');
     return redirect(reply, '/');
   });
 
   app.get('/register', async (request, reply) => {
     if (request.user) return redirect(reply, '/');
-    return ctx.render.page(request, reply, 'register', { title: 'Sign Up' });
+    return reply.page('register', { title: 'Sign Up' });
   });
 
-  app.post('/register', async (request, reply) => {
+  app.post('/register', app.formLimits.register, async (request, reply) => {
     if (request.user) return redirect(reply, '/');
     const username = field(request.body, 'username');
     const email = field(request.body, 'email');
     const show = (error: string, status: number) =>
-      ctx.render.page(
-        request,
-        reply,
-        'register',
-        { title: 'Sign Up', error, username, email },
-        status,
-      );
-    if (!ctx.session.csrfValid(request, field(request.body, '_csrf'))) {
+      reply.page('register', { title: 'Sign Up', error, username, email }, status);
+    if (!session.csrfValid(request, field(request.body, '_csrf'))) {
       return show(forbiddenCsrf().message, 403);
     }
     try {
-      await ctx.domain.register({
+      await domain.register({
         username,
         email,
         password: field(request.body, 'password'),
@@ -66,13 +64,13 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext) {
         return show(error.message, REFERENCE.has(error.message) ? 200 : 400);
       throw error;
     }
-    ctx.session.flash(request, reply, 'You were successfully registered and can login now');
+    session.flash(request, reply, 'You were successfully registered and can login now');
     return redirect(reply, '/login');
   });
 
   const logout = async (request: FastifyRequest, reply: FastifyReply) => {
-    await ctx.session.signOut(request, reply);
-    ctx.session.flash(request, reply, 'You were logged out');
+    await session.signOut(request, reply);
+    session.flash(request, reply, 'You were logged out');
     return redirect(reply, '/public');
   };
 
@@ -80,7 +78,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext) {
   // gets a confirmation button, so it cannot sign anyone out (see follows.ts).
   app.get('/logout', async (request, reply) => {
     if (!request.user || isSameSiteNavigation(request)) return logout(request, reply);
-    return ctx.render.page(request, reply, 'confirm', {
+    return reply.page('confirm', {
       title: 'Sign out?',
       question: 'A link from another site asked to sign you out. Do you want to?',
       action: '/logout',
@@ -90,7 +88,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext) {
   });
 
   app.post('/logout', async (request, reply) => {
-    requireCsrf(ctx, request);
+    requireCsrf(request);
     return logout(request, reply);
   });
 }

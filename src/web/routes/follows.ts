@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, redirect, requireCsrf, requireUser, type WebContext } from '../context.js';
+import { HttpError } from '../errors.js';
+import { redirect, requireCsrf, requireUser } from '../http.js';
 import { userUrl } from '../render.js';
 import { isSameSiteNavigation } from '../session.js';
 
@@ -16,19 +17,21 @@ const DONE: Record<Action, (name: string) => string> = {
  * working when the request comes from this site or the user's own address bar; a GET started
  * by another site only gets a page asking to confirm with a button, so it changes nothing.
  */
-export function followRoutes(app: FastifyInstance, ctx: WebContext) {
+export function followRoutes(app: FastifyInstance) {
+  const { domain, webSession: session } = app;
+
   async function target(request: Request) {
     const user = requireUser(request);
-    const whom = await ctx.domain.findUser(request.params.username);
+    const whom = await domain.findUser(request.params.username);
     if (!whom) throw new HttpError(404, 'There is no user with that name.', 'Not Found');
     return { user, whom };
   }
 
   async function act(action: Action, request: Request, reply: FastifyReply) {
     const { user, whom } = await target(request);
-    if (action === 'follow') await ctx.domain.follow(user.user_id, whom.user_id);
-    else await ctx.domain.unfollow(user.user_id, whom.user_id);
-    ctx.session.flash(request, reply, DONE[action](whom.username));
+    if (action === 'follow') await domain.follow(user.user_id, whom.user_id);
+    else await domain.unfollow(user.user_id, whom.user_id);
+    session.flash(request, reply, DONE[action](whom.username));
     return redirect(reply, userUrl(whom.username));
   }
 
@@ -38,7 +41,7 @@ export function followRoutes(app: FastifyInstance, ctx: WebContext) {
       const { whom } = await target(request);
       const url = userUrl(whom.username);
       const verb = action === 'follow' ? 'Follow' : 'Unfollow';
-      return ctx.render.page(request, reply, 'confirm', {
+      return reply.page('confirm', {
         title: `${verb} ${whom.username}?`,
         question: `A link from another site asked to ${action} "${whom.username}". Do you want to?`,
         action: `${url}/${action}`,
@@ -49,7 +52,7 @@ export function followRoutes(app: FastifyInstance, ctx: WebContext) {
 
     app.post<{ Params: { username: string } }>(`/:username/${action}`, async (request, reply) => {
       requireUser(request);
-      requireCsrf(ctx, request);
+      requireCsrf(request);
       return act(action, request, reply);
     });
   }

@@ -1,21 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
-import {
-  cursor,
-  field,
-  HttpError,
-  redirect,
-  requireCsrf,
-  requireUser,
-  type WebContext,
-} from '../context.js';
+import { HttpError } from '../errors.js';
+import { cursor, field, redirect, requireCsrf, requireUser } from '../http.js';
 import { messageViews, userUrl } from '../render.js';
 
-export function timelineRoutes(app: FastifyInstance, ctx: WebContext) {
+/** The home, public and user timelines, and posting a message. */
+export function timelineRoutes(app: FastifyInstance) {
+  const { domain, webSession: session } = app;
+
   app.get('/', async (request, reply) => {
     if (!request.user) return redirect(reply, '/public');
-    const page = await ctx.domain.homePage(request.user.user_id, cursor(request));
-    return ctx.render.page(request, reply, 'timeline', {
+    const page = await domain.homePage(request.user.user_id, cursor(request));
+    return reply.page('timeline', {
       title: 'My Timeline',
       postBox: true,
       messages: messageViews(page.items),
@@ -24,8 +20,8 @@ export function timelineRoutes(app: FastifyInstance, ctx: WebContext) {
   });
 
   app.get('/public', async (request, reply) => {
-    const page = await ctx.domain.publicPage(cursor(request));
-    return ctx.render.page(request, reply, 'timeline', {
+    const page = await domain.publicPage(cursor(request));
+    return reply.page('timeline', {
       title: 'Public Timeline',
       messages: messageViews(page.items),
       next: page.next,
@@ -33,18 +29,19 @@ export function timelineRoutes(app: FastifyInstance, ctx: WebContext) {
   });
 
   app.get<{ Params: { username: string } }>('/:username', async (request, reply) => {
-    const profile = await ctx.domain.findUser(request.params.username);
+    const profile = await domain.findUser(request.params.username);
     if (!profile) throw new HttpError(404, 'There is no user with that name.', 'Not Found');
     const before = cursor(request);
     const [page, following] = await Promise.all([
-      ctx.domain.userPage(profile.user_id, before),
+      domain.userPage(profile.user_id, before),
       request.user && request.user.user_id !== profile.user_id
-        ? ctx.domain.isFollowing(request.user.user_id, profile.user_id)
+        ? domain.isFollowing(request.user.user_id, profile.user_id)
         : false,
     ]);
-    return ctx.render.page(request, reply, 'timeline', {
+    return reply.page('timeline', {
       title: `${profile.username}'s Timeline`,
-      profile,
+      // Only what the page shows: the row's password hash never reaches a template.
+      profile: { user_id: profile.user_id, username: profile.username },
       profileUrl: userUrl(profile.username),
       following,
       messages: messageViews(page.items),
@@ -54,17 +51,15 @@ export function timelineRoutes(app: FastifyInstance, ctx: WebContext) {
 
   app.post('/add_message', async (request, reply) => {
     const user = requireUser(request);
-    requireCsrf(ctx, request);
+    requireCsrf(request);
     const text = field(request.body, 'text');
     if (text !== '') {
       try {
-        await ctx.domain.post(user.user_id, text);
+        await domain.post(user.user_id, text);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        const page = await ctx.domain.homePage(user.user_id);
-        return ctx.render.page(
-          request,
-          reply,
+        const page = await domain.homePage(user.user_id);
+        return reply.page(
           'timeline',
           {
             title: 'My Timeline',
@@ -77,7 +72,7 @@ export function timelineRoutes(app: FastifyInstance, ctx: WebContext) {
           400,
         );
       }
-      ctx.session.flash(request, reply, 'Your message was recorded');
+      session.flash(request, reply, 'Your message was recorded');
     }
     return redirect(reply, '/');
   });

@@ -1,0 +1,119 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { isDatabaseSealed } from '../db/errors.js';
+import { createTemplates } from './render.js';
+import { WEB_SECURITY_HEADERS } from './security.js';
+
+/** An error a route raises on purpose: shown as the error page with this status and title. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly title = 'Error',
+  ) {
+    super(message);
+  }
+}
+
+export const unauthorized = () =>
+  new HttpError(401, 'You need to sign in to do that.', 'Unauthorized');
+export const forbiddenCsrf = () =>
+  new HttpError(
+    403,
+    'This form has expired or did not come from MiniTwit. Go back, reload the page and try again.',
+    'Forbidden',
+  );
+
+/** What the error page says about one error. */
+export interface ErrorPage {
+  status: number;
+  title: string;
+  message: string;
+  /** Seconds to send as Retry-After, when trying again soon will work. */
+  retryAfter?: number;
+}
+
+/**
+ * The error page for an error a request raised: our own HttpErrors as raised, a sealed database
+ * (live migration) as 503, Fastify's client errors (bad body, too large) as 4xx, anything else
+ * as 500.
+ */
+export function errorPage(error: Error & { statusCode?: number }): ErrorPage {
+  if (error instanceof HttpError) {
+    return { status: error.statusCode, title: error.title, message: error.message };
+  }
+  if (isDatabaseSealed(error)) {
+    return {
+      status: 503,
+      title: 'Service Unavailable',
+      message: 'MiniTwit is moving to a new database: please try again in a moment.',
+      retryAfter: 1,
+    };
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    const tooLarge = error.statusCode === 413;
+    return {
+      status: error.statusCode,
+      title: tooLarge ? 'Too Large' : 'Bad Request',
+      message: tooLarge
+        ? 'That was more than this form accepts.'
+        : 'The request could not be understood.',
+    };
+  }
+  return {
+    status: 500,
+    title: 'Something went wrong',
+    message:
+      'The server could not finish this request. Nothing you had already saved is lost; please try again.',
+  };
+}
+
+/**
+ * The web door's one error handler and one not-found handler, both answering with the error
+ * page in the layout (signed-in user, flashes). Register before the routes: a route takes the
+ * error handler its instance has when it is added.
+ */
+export const webErrors = fp(
+  async (app) => {
+    app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      const { status, title, message, retryAfter } = errorPage(error);
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+      if (status >= 500) request.log.error({ err: error }, 'request failed');
+      return reply.page('error', { title, message }, status);
+    });
+    app.setNotFoundHandler((_request, reply) =>
+      reply.page('error', { title: 'Not Found', message: 'There is no such page.' }, 404),
+    );
+  },
+  { name: 'minitwit-web-errors', dependencies: ['minitwit-web-pages'] },
+);
+
+/** A renderer for pages shown before any hook ran: no session, no cookies, no CSRF token. */
+const bare = createTemplates();
+
+/**
+ * Fastify's `frameworkErrors` for the web door: errors the router raises before any hook runs
+ * (a URL with broken percent-encoding: 400; a path segment over 100 characters: 414), answered
+ * with the bare error page and the security headers instead of Fastify's JSON.
+ */
+export function webFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const html = bare.render('error', {
+    title: 'Bad Request',
+    message: tooLong
+      ? 'That address is too long: no page of MiniTwit has one like it.'
+      : 'That address is not valid: it has broken percent-encoding.',
+    user: null,
+    flashes: [],
+    csrf: '',
+  });
+  return reply
+    .code(tooLong ? 414 : 400)
+    .headers(WEB_SECURITY_HEADERS)
+    .type('text/html; charset=utf-8')
+    .send(html);
+}

@@ -1,0 +1,38 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionUser } from '../domain/sessions.js';
+import { forbiddenCsrf, HttpError, unauthorized } from './errors.js';
+
+/** A form field as a string: missing is empty; a repeated field or another type is refused (400). */
+export function field(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | null | undefined)?.[name];
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string')
+    throw new HttpError(400, `The field "${name}" must be given once, as text.`, 'Bad Request');
+  return value;
+}
+
+/** The `before` cursor of a timeline page: absent, or a positive whole number (else 400). */
+export function cursor(request: FastifyRequest): number | undefined {
+  const raw = (request.query as Record<string, unknown>).before;
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw === 'string' && /^\d{1,15}$/.test(raw) && Number(raw) > 0) return Number(raw);
+  throw new HttpError(
+    400,
+    'The page cursor "before" must be a positive whole number.',
+    'Bad Request',
+  );
+}
+
+/** The signed-in user; a 401 error page when nobody is. */
+export function requireUser(request: FastifyRequest): SessionUser {
+  if (!request.user) throw unauthorized();
+  return request.user;
+}
+
+/** Refuses (403) a form whose `_csrf` field is not this browser's CSRF token. */
+export function requireCsrf(request: FastifyRequest) {
+  const token = (request.body as Record<string, unknown> | undefined)?._csrf;
+  if (!request.server.webSession.csrfValid(request, token)) throw forbiddenCsrf();
+}
+
+export const redirect = (reply: FastifyReply, to: string) => reply.code(302).redirect(to);
