@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import { isDatabaseSealed } from '../db/errors.js';
@@ -6,8 +5,16 @@ import { DomainError } from '../domain/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
 import { ApiError, sendError } from './errors.js';
-import { simulatorRoutes } from './routes.js';
-import { API_ROUTER_OPTIONS, installApiSecurity } from './security.js';
+import { recordLatest, simulatorRoutes } from './routes.js';
+import { API_AJV_OPTIONS, apiValidationError } from './schemas.js';
+import { API_ROUTER_OPTIONS, apiSecurity } from './security.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The domain layer, decorated on the API server for its plugins and handlers. */
+    domain: MiniTwit;
+  }
+}
 
 export interface ApiServerOptions {
   config: Config;
@@ -18,65 +25,64 @@ export interface ApiServerOptions {
 /** Simulator bodies are a few hundred bytes; anything near this is not from the simulator. */
 export const API_BODY_LIMIT = 64 * 1024;
 
-/** `?latest=` as the simulator sends it: an integer other than -1, else nothing to store. */
-export function parseLatest(raw: unknown): number | undefined {
-  if (typeof raw !== 'string' || !/^-?\d{1,16}$/.test(raw)) return undefined;
-  const value = Number(raw);
-  return Number.isSafeInteger(value) && value !== -1 ? value : undefined;
+/**
+ * The API's one error handler: every failure as `{"status": <code>, "error_msg": "<text>"}`.
+ * ApiError (validation failures included, see schemas.ts) and DomainError keep their texts;
+ * Fastify's own 4xx (body too large, wrong content type, broken JSON) get ours; a sealed
+ * database (a live migration) is a 503 to retry; anything else is logged and a 500.
+ */
+function apiErrorHandler(
+  error: Error & { statusCode?: number; code?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (error instanceof ApiError) return sendError(reply, error.statusCode, error.message);
+  if (error instanceof DomainError) {
+    return sendError(reply, error.kind === 'not_found' ? 404 : 400, error.message);
+  }
+  const { statusCode, code } = error;
+  if (statusCode && statusCode >= 400 && statusCode < 500) {
+    const message =
+      statusCode === 413
+        ? `The request body is larger than ${API_BODY_LIMIT} bytes`
+        : statusCode === 415
+          ? 'The request body must be JSON (Content-Type: application/json)'
+          : code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'The request body is empty but Content-Type says JSON'
+            : code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+              ? 'The request body is not valid JSON'
+              : error.message;
+    return sendError(reply, statusCode, message);
+  }
+  if (isDatabaseSealed(error)) {
+    reply.header('retry-after', '1');
+    return sendError(reply, 503, 'The database is moving: writes are paused, retry shortly');
+  }
+  request.log.error({ err: error }, 'request failed');
+  return sendError(reply, 500, 'Internal server error');
 }
 
+/**
+ * The simulator API server, not yet listening. Its plugins load in this order: the defences
+ * (allow-list, rate limit, headers), then the `?latest=` recorder, then the routes (the
+ * simulator-only ones in their own scope, behind the Authorization check). The caller may add
+ * routes and response hooks (health probes, metrics) before it listens.
+ */
 export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
-  const { config, domain } = options;
+  const { config, domain, logger } = options;
   const app = Fastify({
-    ...serverOptions(options.logger, 'api', options.config.trustProxy, API_BODY_LIMIT),
+    ...serverOptions(logger, 'api', config.trustProxy, API_BODY_LIMIT),
     ...API_ROUTER_OPTIONS,
+    ajv: API_AJV_OPTIONS,
+    schemaErrorFormatter: apiValidationError,
   });
+  app.decorate('domain', domain);
   installRequestLogging(app);
-  installApiSecurity(app, config, options.logger);
-
-  // Before anything else, auth and body parsing included: remember the simulator's action id.
-  app.addHook('onRequest', async (request) => {
-    const value = parseLatest((request.query as Record<string, unknown>).latest);
-    if (value !== undefined) await domain.setLatest(value);
-  });
-
-  const expected = Buffer.from(config.simApiAuth);
-  const requireSimulator = async (request: FastifyRequest, reply: FastifyReply) => {
-    const given = Buffer.from(request.headers.authorization ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return sendError(reply, 403, 'You are not authorized to use this resource!');
-    }
-  };
-
-  simulatorRoutes(app, domain, requireSimulator);
-
+  app.setErrorHandler(apiErrorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'No such endpoint'));
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    if (error instanceof ApiError) return sendError(reply, error.statusCode, error.message);
-    if (error instanceof DomainError) {
-      return sendError(reply, error.kind === 'not_found' ? 404 : 400, error.message);
-    }
-    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      const message =
-        error.statusCode === 413
-          ? `The request body is larger than ${API_BODY_LIMIT} bytes`
-          : error.statusCode === 415
-            ? 'The request body must be JSON (Content-Type: application/json)'
-            : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-              ? 'The request body is empty but Content-Type says JSON'
-              : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
-                ? 'The request body is not valid JSON'
-                : error.message;
-      return sendError(reply, error.statusCode, message);
-    }
-    if (isDatabaseSealed(error)) {
-      reply.header('retry-after', '1');
-      return sendError(reply, 503, 'The database is moving: writes are paused, retry shortly');
-    }
-    request.log.error({ err: error }, 'request failed');
-    return sendError(reply, 500, 'Internal server error');
-  });
-
+  app.register(apiSecurity, { config });
+  app.register(recordLatest);
+  app.register(simulatorRoutes, { auth: config.simApiAuth });
   return app;
 }

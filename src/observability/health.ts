@@ -3,6 +3,16 @@ import type { DatabaseHandle } from '../db/connect.js';
 import { pendingMigrations } from '../db/migrations.js';
 import type { Store } from '../db/store.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A monitoring probe: it reveals nothing and changes nothing, so a front door's defences
+     * (the API's allow-list and rate limit) let it through.
+     */
+    probe?: boolean;
+  }
+}
+
 export interface Readiness {
   ready: boolean;
   checks: { database: string; migrations: string; shutdown: string };
@@ -41,10 +51,13 @@ export class Health {
   }
 }
 
-/** GET /healthz: the process answers. GET /readyz: it can serve (200) or should get no traffic (503). */
+/**
+ * GET /healthz: the process answers. GET /readyz: it can serve (200) or should get no traffic
+ * (503). Both are marked `config: { probe: true }`.
+ */
 export function installHealthRoutes(app: FastifyInstance, health: Health) {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { config: { probe: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { probe: true } }, async (_request, reply) => {
     const readiness = await health.readiness();
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
