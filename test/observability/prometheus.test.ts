@@ -9,6 +9,7 @@ import pg from 'pg';
 import { replay } from '../../src/sim/replay.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { POSTGRES_ADMIN_URL, postgresProblem } from '../helpers/databases.js';
+import { missingCommands, type Problem, requirePrerequisite } from '../helpers/prerequisites.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { alertSignals } from './promql.js';
 
@@ -19,28 +20,24 @@ const DASHBOARDS = resolve('deploy/grafana/dashboards/minitwit.json');
 const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
 const LOAD_LINES = 1000;
 
-function missingTool(name: string): string | undefined {
-  const run = spawnSync(name, ['--version'], { encoding: 'utf8' });
-  return run.error ? `${name} is not installed (${run.error.message})` : undefined;
-}
+/** How the Prometheus tools get onto a Debian machine, for the message when they are missing. */
+const INSTALL = 'apt-get install prometheus';
 
 /**
- * Declares `suite` when the prerequisites hold; otherwise says why loudly: a failing test under
+ * Declares `suite` under `title` when every prerequisite is there; otherwise, by the one rule
+ * (requirePrerequisite), the first missing one is announced in its place: a failing test under
  * CI=true, a skipped test with the reason elsewhere.
  */
-function requiring(title: string, problems: () => Promise<string | undefined>, suite: () => void) {
+function requiring(
+  title: string,
+  prerequisites: () => Promise<Record<string, Problem>>,
+  suite: () => void,
+) {
   describe(title, async () => {
-    const problem = await problems();
-    if (problem === undefined) return suite();
-    const message = `${problem}: "${title}" did NOT run (apt-get install prometheus)`;
-    process.stderr.write(`\n!!! ${message}\n\n`);
-    if (process.env.CI === 'true') {
-      test('prerequisites are installed (required when CI=true)', () => {
-        throw new Error(message);
-      });
-    } else {
-      test(title, { skip: message }, () => {});
+    for (const [name, problem] of Object.entries(await prerequisites())) {
+      if (!requirePrerequisite(name, problem, `"${title}"`)) return;
     }
+    suite();
   });
 }
 
@@ -51,7 +48,7 @@ function promtool(...args: string[]) {
 
 requiring(
   'promtool: configuration and alert rules',
-  async () => missingTool('promtool'),
+  async () => ({ promtool: missingCommands(['promtool'], INSTALL) }),
   () => {
     test('promtool check config passes', () => {
       const run = promtool('check', 'config', CONFIG);
@@ -106,7 +103,10 @@ function dashboardQueries(): { panel: string; expr: string }[] {
 
 requiring(
   'Prometheus scraping a live MiniTwit on PostgreSQL: panels, alerts, injected faults',
-  async () => missingTool('prometheus') ?? (await postgresProblem()),
+  async () => ({
+    prometheus: missingCommands(['prometheus'], INSTALL),
+    PostgreSQL: await postgresProblem(),
+  }),
   () => {
     let server: TestServer;
     let prometheus: ChildProcess | undefined;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { requireChromium } from '../helpers/chromium.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { browserProblem, CHROMIUM, CHROMIUM_ARGS, Tally, userDataDir } from './support.js';
+import { CHROMIUM, CHROMIUM_ARGS, Tally, userDataDir } from './support.js';
 
 /** Usernames obey the rules (no slash, at most 64 characters), so these are all accepted. */
 const XSS_USERNAMES = [
@@ -64,21 +65,8 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 const inspect = (page: Page) => page.evaluate<PageReport>(INSPECT);
 
-const problem = browserProblem();
-
 describe('XSS payloads are inert on every page, in a real browser', () => {
-  if (problem) {
-    const message = `Chromium is not available: ${problem}`;
-    process.stderr.write(`\n!!! ${message}\n\n`);
-    if (process.env.CI === 'true') {
-      test('Chromium is available (required when CI=true)', () => {
-        throw new Error(message);
-      });
-    } else {
-      test('browser XSS suite', { skip: message }, () => {});
-    }
-    return;
-  }
+  if (!requireChromium('the browser XSS suite')) return;
 
   const tally = new Tally();
   let server: TestServer;
