@@ -10,7 +10,7 @@ import { openDatabase } from '../../src/db/connect.js';
 import { SimClient } from '../helpers/clients.js';
 import { createTestDatabase, forEachDatabase, postgresProblem } from '../helpers/databases.js';
 import { needs, partlyNeeds } from '../helpers/prerequisites.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, useServer } from '../helpers/server.js';
 import {
   actualState,
   expectedState,
@@ -28,22 +28,23 @@ function restore(file: string, url: string, force = false) {
 }
 
 forEachDatabase('backup while the scenario replays, restore into both kinds', (kind) => {
-  let server: TestServer;
   let dir: string;
   const backups: { format: string; file: string; manifest: Manifest }[] = [];
   let atBackup: State;
   let finalAcked: ReturnType<typeof expectedState>;
   let allActions: Awaited<ReturnType<typeof trackedReplay>>;
 
-  before(async () => {
+  before(() => {
     if (kind === 'postgres') {
       const problem = pgToolsAvailable()
         ? undefined
         : 'not installed; apt-get install postgresql-client';
       partlyNeeds('pg_dump/pg_restore', problem, 'the pg_dump backup is NOT tested');
     }
+  });
+  const server = useServer(kind);
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'minitwit-backups-'));
-    server = await startServer(kind);
     let cut = -1;
     let pending: Promise<void> | undefined;
     allActions = await trackedReplay({
@@ -68,7 +69,6 @@ forEachDatabase('backup while the scenario replays, restore into both kinds', (k
     finalAcked = expectedState(allActions.acked);
   });
   after(async () => {
-    await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

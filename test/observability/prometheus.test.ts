@@ -10,7 +10,7 @@ import { replay } from '../../src/sim/replay.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { POSTGRES_ADMIN_URL, postgresProblem } from '../helpers/databases.js';
 import { missingCommands, type Problem, requirePrerequisite } from '../helpers/prerequisites.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import { alertSignals } from './promql.js';
 
 const RULES = resolve('deploy/prometheus/rules/minitwit.rules.yml');
@@ -108,7 +108,7 @@ requiring(
     PostgreSQL: await postgresProblem(),
   }),
   () => {
-    let server: TestServer;
+    let databaseName: string | undefined;
     let prometheus: ChildProcess | undefined;
     let promUrl: string;
     let storage: string | undefined;
@@ -165,8 +165,26 @@ requiring(
       }
     };
 
+    // Registered before useServer's hooks, so it runs before the server closes and drops the
+    // database: Prometheus stops first.
+    after(async () => {
+      if (prometheus && prometheus.exitCode === null) {
+        const exited = new Promise((r) => prometheus?.once('exit', r));
+        prometheus.kill('SIGTERM');
+        const timer = setTimeout(killPrometheus, 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      process.off('exit', killPrometheus);
+      if (storage) rmSync(storage, { recursive: true, force: true });
+      if (databaseName === undefined) return;
+      // Whatever a failed test left behind: the database accepts connections again, then goes.
+      await admin(`alter database "${databaseName}" with allow_connections true`).catch(() => {});
+    });
+    const server = useServer('postgres');
+
     before(async () => {
-      server = await startServer('postgres');
+      databaseName = new URL(server.database.url).pathname.slice(1);
       const target = new URL(server.metricsUrl as string).host;
       const port = await freePort();
       storage = mkdtempSync(join(tmpdir(), 'minitwit-prometheus-'));
@@ -213,24 +231,6 @@ requiring(
         }
         await sleep(200);
       }
-    });
-
-    after(async () => {
-      if (prometheus && prometheus.exitCode === null) {
-        const exited = new Promise((r) => prometheus?.once('exit', r));
-        prometheus.kill('SIGTERM');
-        const timer = setTimeout(killPrometheus, 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      process.off('exit', killPrometheus);
-      if (storage) rmSync(storage, { recursive: true, force: true });
-      if (!server) return;
-      // Whatever a failed test left behind: the database accepts connections again, then goes.
-      await admin(
-        `alter database "${new URL(server.database.url).pathname.slice(1)}" with allow_connections true`,
-      ).catch(() => {});
-      await server.close();
     });
 
     test('under scenario load every dashboard query and every alert signal returns data', async () => {
