@@ -74,11 +74,22 @@ export async function startServer(
   };
 }
 
+export interface ServerHandle extends TestServer {
+  /**
+   * Settles when the server has started (rejects when it failed to). Only needed at the top
+   * level of a file: Node 20 runs root-level `before` hooks as soon as they are registered, side
+   * by side, so a later root-level hook awaits this before using the server. Inside a
+   * `describe`, hooks run one after the other and this is already settled.
+   */
+  readonly ready: Promise<void>;
+}
+
 /**
  * One server for the suite being declared: registers a `before` hook that starts it (as
  * startServer does) and an `after` hook that closes it and drops its database. Call it in a
  * `describe` body (or at the top of a file, for the whole file) and use the returned handle in
- * tests and in hooks registered after this call, which run after the server is up.
+ * tests and in hooks registered after this call, which run after the server is up (at the top
+ * level of a file, such a hook first awaits `ready`).
  *
  * The handle is a TestServer whose properties read the running server; reading one before the
  * server started (at declaration time, or after a failed start) throws. `stop()` inside a test
@@ -87,10 +98,22 @@ export async function startServer(
  * Hooks of one kind run in the order they were registered: an `after` hook that must run while
  * the server is still up (closing a browser, say) is registered before calling this.
  */
-export function useServer(kind: DatabaseKind, options: ServerOptions = {}): TestServer {
+export function useServer(kind: DatabaseKind, options: ServerOptions = {}): ServerHandle {
   let current: TestServer | undefined;
+  let started!: (error?: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    started = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  // Nobody may be waiting: a failed start is reported by the hook, not as an unhandled rejection.
+  ready.catch(() => {});
   before(async () => {
-    current = await startServer(kind, options);
+    try {
+      current = await startServer(kind, options);
+      started();
+    } catch (error) {
+      started(error);
+      throw error;
+    }
   });
   after(async () => {
     await current?.close();
@@ -100,6 +123,7 @@ export function useServer(kind: DatabaseKind, options: ServerOptions = {}): Test
     return current;
   };
   return {
+    ready,
     get app() {
       return running().app;
     },

@@ -12,6 +12,7 @@ let api: SimClient;
 const web = () => new WebClient(server.webUrl);
 
 before(async () => {
+  await server.ready; // a root-level hook: Node 20 does not wait for useServer's before
   api = new SimClient(server.apiUrl);
   for (const name of ['ann', 'bob', 'carl']) {
     assert.equal((await api.register(name, `${name}@x.dk`, 'pw')).status, 204);
