@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, useServer } from '../helpers/server.js';
 
 forEachDatabase('simulator API', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   let api: SimClient;
   before(async () => {
-    server = await startServer(kind);
     api = new SimClient(server.apiUrl);
   });
-  after(() => server.close());
 
   test('GET /latest is -1 on a fresh database, without auth', async () => {
     const res = await api.get('/latest', { headers: { Authorization: '' } });

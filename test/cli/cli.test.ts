@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
@@ -32,17 +32,15 @@ test('minitwit --help lists the commands', async () => {
 });
 
 forEachDatabase('operator CLI', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   let api: SimClient;
   let db: string;
   before(async () => {
-    server = await startServer(kind);
     api = new SimClient(server.apiUrl);
     db = server.database.url;
     await api.register('mod');
     for (const text of ['one', 'two, with "quotes"', 'three']) await api.tweet('mod', text);
   });
-  after(() => server.close());
 
   test('migrate is idempotent', async () => {
     const res = await minitwit(['migrate', '--database', db]);

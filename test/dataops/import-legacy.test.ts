@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { readScenario } from '../../src/sim/scenario.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import { runCommand, SCENARIO } from './state.js';
 
 const LEGACY = resolve('../shared/fixtures/legacy-minitwit.db');
@@ -25,16 +25,14 @@ async function scenarioPasswords(): Promise<Map<string, string>> {
 }
 
 forEachDatabase('import-legacy of the reference minitwit.db', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   let output: string[];
 
   before(async () => {
-    server = await startServer(kind);
     const result = await importLegacy(server.database.url);
     assert.equal(result.code, 0, result.err.join('\n'));
     output = result.out;
   });
-  after(() => server.close());
 
   test('counts match the legacy file after de-duplication, latest comes along', async () => {
     // fixtures/README.md: 131 users, 2,322 messages, 506 follower rows of which 505 distinct.

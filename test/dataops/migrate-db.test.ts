@@ -11,26 +11,16 @@ import { migrateToLatest } from '../../src/db/migrations.js';
 import { Store } from '../../src/db/store.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { createTestDatabase, postgresProblem } from '../helpers/databases.js';
+import { needs } from '../helpers/prerequisites.js';
 import { startServer } from '../helpers/server.js';
 import { actualState, expectedState, missing, runCommand, trackedReplay } from './state.js';
 
 const LINES = 3000;
 const MIGRATE_AT = 600;
 
-/** PostgreSQL is the point of these tests: fail loudly under CI, skip loudly otherwise. */
-async function requirePostgres(t: { skip(message: string): void }): Promise<boolean> {
-  const problem = await postgresProblem();
-  if (problem === undefined) return true;
-  const message = `PostgreSQL is not reachable (${problem}): migrate-db is NOT tested`;
-  process.stderr.write(`\n!!! ${message}\n`);
-  if (process.env.CI === 'true') throw new Error(message);
-  t.skip(message);
-  return false;
-}
-
 describe('migrate-db from SQLite to PostgreSQL while the scenario replays against the source', () => {
   test('no acknowledged write is missing after the switch, new writes succeed, the pause is measured', async (t) => {
-    if (!(await requirePostgres(t))) return;
+    if (!needs(t, 'PostgreSQL', await postgresProblem(), 'migrate-db')) return;
     const source = await startServer('sqlite');
     const targetDb = await createTestDatabase('postgres');
     // The new server is up before the move but gets traffic only once the target is ready.
@@ -129,7 +119,7 @@ describe('migrate-db from SQLite to PostgreSQL while the scenario replays agains
 
 describe('migrate-db carries over what changes without new ids', () => {
   test('PostgreSQL to SQLite: flags, unfollows, follows, password upgrades, latest, new rows', async (t) => {
-    if (!(await requirePostgres(t))) return;
+    if (!needs(t, 'PostgreSQL', await postgresProblem(), 'migrate-db')) return;
     const sourceDb = await createTestDatabase('postgres');
     const targetDb = await createTestDatabase('sqlite');
     const from = openDatabase(sourceDb.url);

@@ -11,35 +11,22 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { missingCommands, requirePrerequisite } from '../helpers/prerequisites.js';
 import { childPids, freePort } from './processes.js';
 
 export const NGINX_DIR = resolve('deploy/nginx');
 
-/** Undefined when the Debian tools these tests drive are installed, else what is missing. */
-export function missingTools(tools: string[]): string | undefined {
-  const missing = tools.filter(
-    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
-  );
-  return missing.length ? `missing on this machine: ${missing.join(', ')}` : undefined;
-}
-
 /**
- * When tools are missing: a failing test under CI=true, a loudly skipped one otherwise.
- * Returns true when the caller should declare its tests.
+ * Suite level (see requirePrerequisite): true when the Debian tools these tests drive are on
+ * PATH; otherwise declares the failing (CI=true) or skipped test in their place and returns false.
  */
 export function requireTools(tools: string[]): boolean {
-  const problem = missingTools(tools);
-  if (problem === undefined) return true;
-  const message = `${problem}; these deployment tests did NOT run (.ci/run installs them)`;
-  process.stderr.write(`\n!!! ${message}\n\n`);
-  if (process.env.CI === 'true') {
-    test(`${tools.join(', ')} available (required when CI=true)`, () => {
-      throw new Error(message);
-    });
-  } else test('deployment tools', { skip: message }, () => {});
-  return false;
+  return requirePrerequisite(
+    tools.join(', '),
+    missingCommands(tools, '.ci/run installs them'),
+    'these deployment tests',
+  );
 }
 
 /** Replaces every ${MINITWIT_*} as envsubst would; a placeholder without a value is an error. */

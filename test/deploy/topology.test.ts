@@ -5,6 +5,7 @@ import { COURSE_TIMEOUT_MS, type Outcome, send } from '../../src/sim/http.js';
 import { type Action, readScenario, toRequest } from '../../src/sim/scenario.js';
 import { SimClient } from '../helpers/clients.js';
 import { createTestDatabase, postgresProblem, type TestDatabase } from '../helpers/databases.js';
+import { requirePrerequisite } from '../helpers/prerequisites.js';
 import { databaseCounts, ExpectedState } from './model.js';
 import { NginxSite, requireTools } from './nginx.js';
 import { Instance, SCENARIO } from './processes.js';
@@ -31,15 +32,7 @@ async function get(url: string) {
 }
 
 describe('topology: PostgreSQL, three instances and nginx with TLS, all on loopback', async () => {
-  const pgProblem = await postgresProblem();
-  if (pgProblem !== undefined) {
-    const message = `PostgreSQL is not reachable (${pgProblem}): the topology test did NOT run`;
-    process.stderr.write(`\n!!! ${message}\n\n`);
-    if (process.env.CI === 'true') {
-      test('PostgreSQL available (required when CI=true)', () => assert.fail(message));
-    } else test('topology', { skip: message }, () => {});
-    return;
-  }
+  if (!requirePrerequisite('PostgreSQL', await postgresProblem(), 'the topology test')) return;
   if (!requireTools(['nginx', 'openssl'])) return;
 
   let database: TestDatabase;

@@ -1,20 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import {
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  browserProblem as sharedBrowserProblem,
-} from '../helpers/chromium.js';
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from '../helpers/chromium.js';
 import { type DatabaseKind, forEachDatabase } from '../helpers/databases.js';
 
 export { CHROMIUM };
-
-/** Why the browser suites cannot run here, or undefined when they can. */
-export function browserProblem(): string | undefined {
-  return sharedBrowserProblem('the browser end-to-end suite');
-}
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -110,24 +100,12 @@ export async function startForeignSite(body: string): Promise<ForeignSite> {
 }
 
 /**
- * Declares a browser suite once per database. Without Chromium it says so loudly: a failing
- * test under CI=true, a skipped test with the reason otherwise.
+ * Declares a browser suite once per database. Without Chromium it says so loudly, by the one
+ * prerequisite rule (prerequisites.ts): a failing test under CI=true, a skipped test otherwise.
  */
 export function forEachDatabaseInBrowser(title: string, suite: (kind: DatabaseKind) => void) {
   forEachDatabase(title, (kind) => {
-    const problem = browserProblem();
-    if (problem === undefined) {
-      suite(kind);
-      return;
-    }
-    process.stderr.write(`\n!!! ${problem}\n\n`);
-    if (process.env.CI === 'true') {
-      test('Chromium is available (required when CI=true)', () => {
-        throw new Error(problem);
-      });
-    } else {
-      test('browser suite', { skip: problem }, () => {});
-    }
+    if (requireChromium(`"${title}" on ${kind}`)) suite(kind);
   });
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { SimClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import {
   forEachDatabaseInBrowser,
   launchBrowser,
@@ -26,16 +26,16 @@ async function signUp(page: Page, base: string, fields: Record<string, string>) 
 }
 
 forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {
-  let server: TestServer;
   let browser: Browser;
   let api: SimClient;
-  before(async () => {
-    [server, browser] = await Promise.all([startServer(kind), launchBrowser()]);
-    api = new SimClient(server.apiUrl);
-  });
+  // Registered before useServer's hooks, so the browser closes before the server does.
   after(async () => {
     await browser?.close();
-    await server?.close();
+  });
+  const server = useServer(kind);
+  before(async () => {
+    browser = await launchBrowser();
+    api = new SimClient(server.apiUrl);
   });
 
   for (const javaScript of [true, false]) {

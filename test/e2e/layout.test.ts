@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { SimClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import {
   forEachDatabaseInBrowser,
   horizontalOverflow,
@@ -26,17 +26,17 @@ async function signInAs(page: Page, base: string, username: string, password = '
 }
 
 forEachDatabaseInBrowser('browser: paging, cross-site links, phone width, avatars', (kind) => {
-  let server: TestServer;
   let browser: Browser;
   let api: SimClient;
-  before(async () => {
-    [server, browser] = await Promise.all([startServer(kind), launchBrowser()]);
-    api = new SimClient(server.apiUrl);
-    await seedPeople(server);
-  });
+  // Registered before useServer's hooks, so the browser closes before the server does.
   after(async () => {
     await browser?.close();
-    await server?.close();
+  });
+  const server = useServer(kind);
+  before(async () => {
+    browser = await launchBrowser();
+    api = new SimClient(server.apiUrl);
+    await seedPeople(server);
   });
 
   test('older messages page by 30, and a page stays the same while new messages arrive', async () => {

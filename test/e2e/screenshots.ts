@@ -6,8 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
+import { chromiumProblem } from '../helpers/chromium.js';
 import { startServer } from '../helpers/server.js';
-import { browserProblem, launchBrowser, newContext, startForeignSite } from './browser.js';
+import { launchBrowser, newContext, startForeignSite } from './browser.js';
 import { seedPeople } from './seed.js';
 
 // `npm test` runs every file under dist/test (Node 20 takes a directory's .js files as tests);
@@ -17,9 +18,9 @@ if (process.env.NODE_TEST_CONTEXT === undefined) await main();
 async function main() {
   const out = resolve(process.argv[2] ?? '/tmp/minitwit-screens');
   mkdirSync(out, { recursive: true });
-  const problem = browserProblem();
+  const problem = chromiumProblem();
   if (problem) {
-    console.error(problem);
+    console.error(`Chromium is not available: ${problem}`);
     process.exitCode = 2;
     return;
   }

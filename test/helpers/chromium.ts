@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { requirePrerequisite } from './prerequisites.js';
 
 /** The Debian Chromium every browser suite drives; never a downloaded browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -18,8 +19,18 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Why a browser suite cannot run here, or undefined when it can. */
-export function browserProblem(suite = 'the browser suite'): string | undefined {
+/** Why Chromium cannot be driven here, or undefined when it can (see prerequisites.ts). */
+export function chromiumProblem(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
-  return `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); ${suite} did NOT run`;
+  return `not installed at ${CHROMIUM}; apt-get install chromium`;
+}
+
+/**
+ * Suite level (see requirePrerequisite): true when Chromium is there; otherwise declares the
+ * failing (CI=true) or skipped test in its place and returns false.
+ *
+ * @param what the suite that needs it, for the message
+ */
+export function requireChromium(what: string): boolean {
+  return requirePrerequisite('Chromium', chromiumProblem(), what);
 }

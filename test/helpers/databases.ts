@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import pg from 'pg';
+import { requirePrerequisite } from './prerequisites.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -19,7 +20,7 @@ export interface TestDatabase {
 
 let reachable: Promise<string | undefined> | undefined;
 
-/** Undefined when PostgreSQL answers, otherwise why it does not. */
+/** Undefined when PostgreSQL answers, otherwise why it does not (naming the server tried). */
 export function postgresProblem(): Promise<string | undefined> {
   reachable ??= (async () => {
     const client = new pg.Client({
@@ -31,7 +32,8 @@ export function postgresProblem(): Promise<string | undefined> {
       await client.query('select 1');
       return undefined;
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      const reason = error instanceof Error ? error.message : String(error);
+      return `not reachable at ${POSTGRES_ADMIN_URL}: ${reason}`;
     } finally {
       await client.end().catch(() => {});
     }
@@ -76,24 +78,13 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
 
 /**
  * Declares the same suite once per database. When PostgreSQL cannot be reached the PostgreSQL
- * half says so loudly: a failing test under CI=true, a skipped test with the reason otherwise.
+ * half says so loudly, by the one prerequisite rule (prerequisites.ts): a failing test under
+ * CI=true, a skipped test with the reason otherwise.
  */
 export function forEachDatabase(title: string, suite: (kind: DatabaseKind) => void) {
   describe(`${title} [sqlite]`, () => suite('sqlite'));
   describe(`${title} [postgres]`, async () => {
     const problem = await postgresProblem();
-    if (problem === undefined) {
-      suite('postgres');
-      return;
-    }
-    const message = `PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL} (${problem}); the PostgreSQL suite did NOT run`;
-    process.stderr.write(`\n!!! ${message}\n\n`);
-    if (process.env.CI === 'true') {
-      test('PostgreSQL is available (required when CI=true)', () => {
-        throw new Error(message);
-      });
-    } else {
-      test(`PostgreSQL suite`, { skip: message }, () => {});
-    }
+    if (requirePrerequisite('PostgreSQL', problem, `"${title}" on PostgreSQL`)) suite('postgres');
   });
 }

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 
 forEachDatabase('health endpoints', (kind) => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer(kind);
-  });
-  after(() => server.close());
+  const server = useServer(kind);
 
   test('/healthz and /readyz answer on both ports; readiness reports each check', async () => {
     for (const base of [server.webUrl, server.apiUrl]) {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/config.js';
 import { prettyLine } from '../../src/observability/pretty-log.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { type TestServer, useServer } from '../helpers/server.js';
 
 type Line = Record<string, unknown>;
 
@@ -19,11 +19,7 @@ function parsed(server: TestServer): Line[] {
 }
 
 describe('structured request logs', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer('sqlite');
-  });
-  after(() => server.close());
+  const server = useServer('sqlite');
 
   test('one JSON line per request with the request id given in X-Request-Id', async () => {
     const api = new SimClient(server.apiUrl);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   combineEvents,
   ERROR_KINDS,
@@ -9,18 +9,16 @@ import {
 } from '../../src/observability/metrics.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, useServer } from '../helpers/server.js';
 import { sampleValue, scrape } from './prom-text.js';
 
 forEachDatabase('Prometheus metrics on METRICS_PORT', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   let metricsUrl: string;
   before(async () => {
-    server = await startServer(kind);
     assert.ok(server.metricsUrl, 'the metrics port is listening');
     metricsUrl = server.metricsUrl;
   });
-  after(() => server.close());
 
   test('counts each front door by route template, and the business events', async () => {
     const api = new SimClient(server.apiUrl);

@@ -9,7 +9,8 @@ import pg from 'pg';
 import { replay } from '../../src/sim/replay.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { POSTGRES_ADMIN_URL, postgresProblem } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { missingCommands, type Problem, requirePrerequisite } from '../helpers/prerequisites.js';
+import { useServer } from '../helpers/server.js';
 import { alertSignals } from './promql.js';
 
 const RULES = resolve('deploy/prometheus/rules/minitwit.rules.yml');
@@ -19,28 +20,24 @@ const DASHBOARDS = resolve('deploy/grafana/dashboards/minitwit.json');
 const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
 const LOAD_LINES = 1000;
 
-function missingTool(name: string): string | undefined {
-  const run = spawnSync(name, ['--version'], { encoding: 'utf8' });
-  return run.error ? `${name} is not installed (${run.error.message})` : undefined;
-}
+/** How the Prometheus tools get onto a Debian machine, for the message when they are missing. */
+const INSTALL = 'apt-get install prometheus';
 
 /**
- * Declares `suite` when the prerequisites hold; otherwise says why loudly: a failing test under
+ * Declares `suite` under `title` when every prerequisite is there; otherwise, by the one rule
+ * (requirePrerequisite), the first missing one is announced in its place: a failing test under
  * CI=true, a skipped test with the reason elsewhere.
  */
-function requiring(title: string, problems: () => Promise<string | undefined>, suite: () => void) {
+function requiring(
+  title: string,
+  prerequisites: () => Promise<Record<string, Problem>>,
+  suite: () => void,
+) {
   describe(title, async () => {
-    const problem = await problems();
-    if (problem === undefined) return suite();
-    const message = `${problem}: "${title}" did NOT run (apt-get install prometheus)`;
-    process.stderr.write(`\n!!! ${message}\n\n`);
-    if (process.env.CI === 'true') {
-      test('prerequisites are installed (required when CI=true)', () => {
-        throw new Error(message);
-      });
-    } else {
-      test(title, { skip: message }, () => {});
+    for (const [name, problem] of Object.entries(await prerequisites())) {
+      if (!requirePrerequisite(name, problem, `"${title}"`)) return;
     }
+    suite();
   });
 }
 
@@ -51,7 +48,7 @@ function promtool(...args: string[]) {
 
 requiring(
   'promtool: configuration and alert rules',
-  async () => missingTool('promtool'),
+  async () => ({ promtool: missingCommands(['promtool'], INSTALL) }),
   () => {
     test('promtool check config passes', () => {
       const run = promtool('check', 'config', CONFIG);
@@ -106,9 +103,12 @@ function dashboardQueries(): { panel: string; expr: string }[] {
 
 requiring(
   'Prometheus scraping a live MiniTwit on PostgreSQL: panels, alerts, injected faults',
-  async () => missingTool('prometheus') ?? (await postgresProblem()),
+  async () => ({
+    prometheus: missingCommands(['prometheus'], INSTALL),
+    PostgreSQL: await postgresProblem(),
+  }),
   () => {
-    let server: TestServer;
+    let databaseName: string | undefined;
     let prometheus: ChildProcess | undefined;
     let promUrl: string;
     let storage: string | undefined;
@@ -165,8 +165,26 @@ requiring(
       }
     };
 
+    // Registered before useServer's hooks, so it runs before the server closes and drops the
+    // database: Prometheus stops first.
+    after(async () => {
+      if (prometheus && prometheus.exitCode === null) {
+        const exited = new Promise((r) => prometheus?.once('exit', r));
+        prometheus.kill('SIGTERM');
+        const timer = setTimeout(killPrometheus, 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      process.off('exit', killPrometheus);
+      if (storage) rmSync(storage, { recursive: true, force: true });
+      if (databaseName === undefined) return;
+      // Whatever a failed test left behind: the database accepts connections again, then goes.
+      await admin(`alter database "${databaseName}" with allow_connections true`).catch(() => {});
+    });
+    const server = useServer('postgres');
+
     before(async () => {
-      server = await startServer('postgres');
+      databaseName = new URL(server.database.url).pathname.slice(1);
       const target = new URL(server.metricsUrl as string).host;
       const port = await freePort();
       storage = mkdtempSync(join(tmpdir(), 'minitwit-prometheus-'));
@@ -213,24 +231,6 @@ requiring(
         }
         await sleep(200);
       }
-    });
-
-    after(async () => {
-      if (prometheus && prometheus.exitCode === null) {
-        const exited = new Promise((r) => prometheus?.once('exit', r));
-        prometheus.kill('SIGTERM');
-        const timer = setTimeout(killPrometheus, 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      process.off('exit', killPrometheus);
-      if (storage) rmSync(storage, { recursive: true, force: true });
-      if (!server) return;
-      // Whatever a failed test left behind: the database accepts connections again, then goes.
-      await admin(
-        `alter database "${new URL(server.database.url).pathname.slice(1)}" with allow_connections true`,
-      ).catch(() => {});
-      await server.close();
     });
 
     test('under scenario load every dashboard query and every alert signal returns data', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { requireChromium } from '../helpers/chromium.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { browserProblem, CHROMIUM, CHROMIUM_ARGS, Tally, userDataDir } from './support.js';
+import { useServer } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, Tally, userDataDir } from './support.js';
 
 /** Usernames obey the rules (no slash, at most 64 characters), so these are all accepted. */
 const XSS_USERNAMES = [
@@ -64,32 +65,24 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 const inspect = (page: Page) => page.evaluate<PageReport>(INSPECT);
 
-const problem = browserProblem();
-
 describe('XSS payloads are inert on every page, in a real browser', () => {
-  if (problem) {
-    const message = `Chromium is not available: ${problem}`;
-    process.stderr.write(`\n!!! ${message}\n\n`);
-    if (process.env.CI === 'true') {
-      test('Chromium is available (required when CI=true)', () => {
-        throw new Error(message);
-      });
-    } else {
-      test('browser XSS suite', { skip: message }, () => {});
-    }
-    return;
-  }
+  if (!requireChromium('the browser XSS suite')) return;
 
   const tally = new Tally();
-  let server: TestServer;
   let context: BrowserContext;
   let profile: ReturnType<typeof userDataDir>;
   const dialogs: string[] = [];
 
+  // Registered before useServer's hooks, so the browser closes before the server does.
+  after(async () => {
+    await context?.close();
+    profile?.remove();
+  });
+  const server = useServer('sqlite', {
+    env: { REGISTER_LIMIT_PER_ADDRESS: '0', LOGIN_LIMIT_PER_ADDRESS: '0' },
+  });
+
   before(async () => {
-    server = await startServer('sqlite', {
-      env: { REGISTER_LIMIT_PER_ADDRESS: '0', LOGIN_LIMIT_PER_ADDRESS: '0' },
-    });
     const api = new SimClient(server.apiUrl);
     for (const [i, name] of XSS_USERNAMES.entries()) {
       const email = XSS_EMAILS[i % XSS_EMAILS.length] ?? 'x@x';
@@ -121,12 +114,6 @@ describe('XSS payloads are inert on every page, in a real browser', () => {
         void dialog.dismiss();
       });
     });
-  });
-
-  after(async () => {
-    await context?.close();
-    profile?.remove();
-    await server?.close();
   });
 
   /** Asserts that the page shows no sign of an executed or injected payload. */

@@ -3,7 +3,7 @@ import { after, before, type TestContext, test } from 'node:test';
 import { DEFAULT_SIM_API_AUTH } from '../../src/config/config.js';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import { originalRows, prng, type Snapshot, snapshot, Tally } from './support.js';
 
 /** How many generated requests per database; FUZZ_CASES overrides, FUZZ_SEED picks the run. */
@@ -241,12 +241,11 @@ function generate(rng: Rng): Case {
 }
 
 forEachDatabase('fuzzed simulator API bodies', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   let stored: Snapshot;
   const tally = new Tally();
 
   before(async () => {
-    server = await startServer(kind);
     const api = new SimClient(server.apiUrl);
     for (const name of ['alice', 'bob', 'carol']) await api.register(name, `${name}@x.dk`, 'pw');
     await api.tweet('alice', 'first');
@@ -256,7 +255,6 @@ forEachDatabase('fuzzed simulator API bodies', (kind) => {
     stored = await snapshot(server.app);
   });
   after(async (t) => {
-    await server.close();
     tally.report(t as unknown as TestContext, `fuzzed API bodies, ${kind}, seed ${SEED}`);
   });
 

@@ -1,24 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { SimClient, WebClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, useServer } from '../helpers/server.js';
 import { snapshot, Tally } from './support.js';
 
 const tally = new Tally();
 after((t) => tally.report(t as unknown as TestContext, 'input limits and secrets'));
 
 describe('input limits: every violation is a clear 4xx, never a 500', () => {
-  let server: TestServer;
+  const server = useServer('sqlite', { env: { REGISTER_LIMIT_PER_ADDRESS: '0' } });
   let api: SimClient;
   let client: WebClient;
   before(async () => {
-    server = await startServer('sqlite', { env: { REGISTER_LIMIT_PER_ADDRESS: '0' } });
     api = new SimClient(server.apiUrl);
     await api.register('writer', 'w@x.dk', 'pw');
     client = new WebClient(server.webUrl);
     await client.login('writer', 'pw');
   });
-  after(() => server.close());
 
   const registrations: [string, Record<string, string>, RegExp][] = [
     ['long username', { username: 'u'.repeat(65) }, /at most 64 characters/],

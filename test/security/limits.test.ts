@@ -3,7 +3,7 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NOT_ALLOWED, TOO_MANY } from '../../src/api/security.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, useServer } from '../helpers/server.js';
 import { logsContaining, Tally } from './support.js';
 
 const tally = new Tally();
@@ -21,22 +21,20 @@ async function eventually(check: () => Promise<boolean>, what: string, attempts 
 }
 
 describe('brute force on the web sign-in and sign-up', () => {
-  let server: TestServer;
   // Short windows so the test can watch limits lift; every client gets its own address.
+  const server = useServer('sqlite', {
+    env: {
+      TRUST_PROXY: 'true',
+      AUTH_LIMIT_WINDOW_SECONDS: '5',
+      LOGIN_LIMIT_PER_USERNAME: '3',
+      LOGIN_LIMIT_PER_ADDRESS: '6',
+      REGISTER_LIMIT_PER_ADDRESS: '3',
+    },
+  });
   before(async () => {
-    server = await startServer('sqlite', {
-      env: {
-        TRUST_PROXY: 'true',
-        AUTH_LIMIT_WINDOW_SECONDS: '5',
-        LOGIN_LIMIT_PER_USERNAME: '3',
-        LOGIN_LIMIT_PER_ADDRESS: '6',
-        REGISTER_LIMIT_PER_ADDRESS: '3',
-      },
-    });
     const api = new SimClient(server.apiUrl);
     for (const name of ['victim', 'other', 'third', 'fourth']) await api.register(name);
   });
-  after(() => server.close());
 
   let nextAddress = 1;
   const client = () => {
@@ -138,13 +136,9 @@ describe('brute force on the web sign-in and sign-up', () => {
 });
 
 describe('the API rate limit', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer('sqlite', {
-      env: { TRUST_PROXY: 'true', API_RATE_LIMIT: '20', API_RATE_WINDOW_SECONDS: '5' },
-    });
+  const server = useServer('sqlite', {
+    env: { TRUST_PROXY: 'true', API_RATE_LIMIT: '20', API_RATE_WINDOW_SECONDS: '5' },
   });
-  after(() => server.close());
 
   test('engages with 429 in the JSON error shape, per address, not on health checks, then lifts', async () => {
     const api = new SimClient(server.apiUrl);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, type TestContext, test } from 'node:test';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import { originalRows, type Snapshot, snapshot, Tally } from './support.js';
 
 /** Classic payloads for both dialects: tautologies, stacked queries, unions, comments, sleeps. */
@@ -37,7 +37,15 @@ export const SQL_PAYLOADS = [
 const SECRET_PASSWORD = 'Sup3r-secret!pw';
 
 forEachDatabase('SQL injection in every field and path parameter', (kind) => {
-  let server: TestServer;
+  // The login and sign-up limits would answer most of these cases with 429 before the
+  // code under attack runs; they are tested on their own in limits.test.ts.
+  const server = useServer(kind, {
+    env: {
+      LOGIN_LIMIT_PER_ADDRESS: '0',
+      LOGIN_LIMIT_PER_USERNAME: '0',
+      REGISTER_LIMIT_PER_ADDRESS: '0',
+    },
+  });
   let api: SimClient;
   let before_: Snapshot;
   const tally = new Tally();
@@ -47,15 +55,6 @@ forEachDatabase('SQL injection in every field and path parameter', (kind) => {
   };
 
   before(async () => {
-    // The login and sign-up limits would answer most of these cases with 429 before the
-    // code under attack runs; they are tested on their own in limits.test.ts.
-    server = await startServer(kind, {
-      env: {
-        LOGIN_LIMIT_PER_ADDRESS: '0',
-        LOGIN_LIMIT_PER_USERNAME: '0',
-        REGISTER_LIMIT_PER_ADDRESS: '0',
-      },
-    });
     api = new SimClient(server.apiUrl);
     for (const name of ['alice', 'bob', 'carol']) {
       assert.equal(
@@ -70,7 +69,6 @@ forEachDatabase('SQL injection in every field and path parameter', (kind) => {
     before_ = await snapshot(server.app);
   });
   after(async (t) => {
-    await server.close();
     tally.report(t as unknown as TestContext, `sql injection, ${kind}`);
   });
 

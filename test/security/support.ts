@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { App } from '../../src/app.js';
-import { browserProblem as sharedBrowserProblem } from '../helpers/chromium.js';
 
 /** Counts attack cases per category and prints them, so the note can quote real numbers. */
 export class Tally {
@@ -72,11 +71,6 @@ export function prng(seed: number) {
 }
 
 export { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
-
-/** Why the browser cannot run, or undefined when it can. */
-export function browserProblem(): string | undefined {
-  return sharedBrowserProblem('the browser XSS suite');
-}
 
 /** A fresh Chromium profile directory and a way to remove it. */
 export function userDataDir() {

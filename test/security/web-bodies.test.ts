@@ -2,19 +2,17 @@ import assert from 'node:assert/strict';
 import { after, before, type TestContext, test } from 'node:test';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import { snapshot, Tally } from './support.js';
 
 forEachDatabase('web forms under odd bodies and paths', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   const tally = new Tally();
   before(async () => {
-    server = await startServer(kind);
     await new SimClient(server.apiUrl).register('ann', 'a@x.dk', 'pw');
     await new SimClient(server.apiUrl).register('bo', 'b@x.dk', 'pw');
   });
   after(async (t) => {
-    await server.close();
     tally.report(t as unknown as TestContext, `web bodies, ${kind}`);
   });
 

@@ -3,16 +3,16 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/security.js';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../../src/web/session.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, useServer } from '../helpers/server.js';
 import { snapshot, Tally } from './support.js';
 
 const tally = new Tally();
-let server: TestServer;
+const server = useServer('sqlite', { env: { TRUST_PROXY: 'true' } });
 let api: SimClient;
 const web = () => new WebClient(server.webUrl);
 
 before(async () => {
-  server = await startServer('sqlite', { env: { TRUST_PROXY: 'true' } });
+  await server.ready; // a root-level hook: Node 20 does not wait for useServer's before
   api = new SimClient(server.apiUrl);
   for (const name of ['ann', 'bob', 'carl']) {
     assert.equal((await api.register(name, `${name}@x.dk`, 'pw')).status, 204);
@@ -22,7 +22,6 @@ before(async () => {
 });
 after(async (t) => {
   tally.report(t as unknown as TestContext, 'web defences');
-  await server.close();
 });
 
 /** The Set-Cookie line of `name` in `headers`. */

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkApi } from '../../src/sim/check.js';
 import { main } from '../../src/sim/main.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 
 /** Runs the CLI in-process and captures what it prints. */
 async function runCli(args: string[]) {
@@ -16,11 +16,7 @@ async function runCli(args: string[]) {
 }
 
 forEachDatabase('sim --check against our server', (kind) => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer(kind, { env: { LOG_LEVEL: 'warn' } });
-  });
-  after(() => server.close());
+  const server = useServer(kind, { env: { LOG_LEVEL: 'warn' } });
 
   test('every contract rule passes, one PASS line each, exit 0', async () => {
     const { code, lines } = await runCli([server.apiUrl, '--check', '--timeout', '2000']);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { hashPassword } from '../../src/domain/passwords.js';
 import { replay } from '../../src/sim/replay.js';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import { expectedState, followsOf, SCENARIO } from './scenario-model.js';
 
 /** The busiest followers in the scenario, to compare whole follow lists. */
@@ -21,9 +21,8 @@ function busiestFollowers(pairs: Set<string>, n: number): string[] {
 }
 
 forEachDatabase('the whole scenario (25,922 lines), as the course simulator sends it', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind, { env: { LOG_LEVEL: 'warn' } });
   before(async () => {
-    server = await startServer(kind, { env: { LOG_LEVEL: 'warn' } });
     // The course simulator meets a server that has been up for weeks. Warm this one without
     // changing its state: the password hasher's first (allocating) runs, the JIT, the pool.
     await Promise.all([hashPassword('warm-up'), hashPassword('warm-up')]);
@@ -32,7 +31,6 @@ forEachDatabase('the whole scenario (25,922 lines), as the course simulator send
       await Promise.all([api.get('/latest'), api.get('/msgs?no=5'), api.get('/fllws/nobody')]);
     }
   });
-  after(() => server.close());
 
   test('0 errors under the 0.3 s timeout, and the final state the scenario implies', async () => {
     const expected = await expectedState(SCENARIO);

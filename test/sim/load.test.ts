@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { runLoad, signIn } from '../../src/sim/load.js';
 import { readScenario } from '../../src/sim/scenario.js';
 import { percentile, summarize } from '../../src/sim/stats.js';
 import { SimClient } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 import { expectedState, followsOf, SCENARIO } from './scenario-model.js';
 
 describe('load mode: concurrent, namespaced copies of the scenario with reads', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer('sqlite', { env: { LOG_LEVEL: 'warn' } });
-  });
-  after(() => server.close());
+  const server = useServer('sqlite', { env: { LOG_LEVEL: 'warn' } });
 
   test('two copies at concurrency 8 keep per-user order: 0 errors, each copy complete', async () => {
     const lines = 2000;
@@ -53,11 +49,7 @@ describe('load mode: concurrent, namespaced copies of the scenario with reads', 
 });
 
 describe('load mode: signed-in home reads', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer('sqlite', { env: { LOG_LEVEL: 'warn' } });
-  });
-  after(() => server.close());
+  const server = useServer('sqlite', { env: { LOG_LEVEL: 'warn' } });
 
   test('signIn gets a working session with the scenario password, or undefined', async () => {
     const api = new SimClient(server.apiUrl);

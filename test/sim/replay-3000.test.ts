@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { replay } from '../../src/sim/replay.js';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 
 export const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
 
 forEachDatabase('the first 3,000 scenario lines, as the course simulator sends them', (kind) => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer(kind);
-  });
-  after(() => server.close());
+  const server = useServer(kind);
 
   test('0 errors under the 0.3 s timeout, and the data the lines imply', async () => {
     const errors: string[] = [];

@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 
 const title = (html: string) => /<title>([^<]*)<\/title>/.exec(html)?.[1];
 const count = (html: string, needle: string) => html.split(needle).length - 1;
 
 forEachDatabase('web app', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   let api: SimClient;
   const web = () => new WebClient(server.webUrl);
   before(async () => {
-    server = await startServer(kind);
     api = new SimClient(server.apiUrl);
   });
-  after(() => server.close());
 
   describe('anonymous visitor', () => {
     test('/ redirects to /public; the public timeline is empty at first', async () => {
