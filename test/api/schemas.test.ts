@@ -1,28 +1,26 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import Fastify, { type RouteOptions } from 'fastify';
 import { simulatorRoutes } from '../../src/api/routes.js';
 import { BODY_NOT_OBJECT, NO_NOT_COUNT } from '../../src/api/schemas.js';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 
 const ERROR_KEYS = ['error_msg', 'status'];
 const bad = (error_msg: string) => ({ status: 400, error_msg });
 
 forEachDatabase('simulator API schemas', (kind) => {
-  let server: TestServer;
+  const server = useServer(kind);
   let api: SimClient;
   const latest = async () => (await api.get('/latest')).json.latest;
   before(async () => {
-    server = await startServer(kind);
     api = new SimClient(server.apiUrl);
     for (const name of ['alice', 'bob']) {
       assert.equal((await api.register(name, `${name}@x.dk`, 'secret-pw')).status, 204);
     }
     assert.equal((await api.tweet('alice', 'hello')).status, 204);
   });
-  after(() => server.close());
 
   test('every simulator route declares params, query, body and response schemas as it needs', async () => {
     // The routes plugin on a bare server, to see each route as it is declared.

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import cookie from '@fastify/cookie';
 import Fastify from 'fastify';
 import type { Sessions } from '../../src/domain/sessions.js';
 import { webSessions } from '../../src/web/session.js';
 import { WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
-import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
+import { TEST_SECRET, useServer } from '../helpers/server.js';
 
 const SESSION_USER_KEYS = ['email', 'user_id', 'username'];
 const keysOf = (value: object | null | undefined) => Object.keys(value ?? {}).sort();
@@ -45,11 +45,7 @@ test('signIn keeps only id, name and email on request.user, even given a whole r
 });
 
 forEachDatabase('session user', (kind) => {
-  let server: TestServer;
-  before(async () => {
-    server = await startServer(kind);
-  });
-  after(() => server.close());
+  const server = useServer(kind);
 
   test('Store.findSessionUser selects id, name and email only', async () => {
     const web = new WebClient(server.webUrl);
