@@ -6,8 +6,8 @@ import type { Dialect } from '../db/connect.js';
 /**
  * Moving MiniTwit's data between databases: tables in dependency order, streaming reads in key
  * order, batched inserts, sequence reset, and per-table counts and checksums that come out the
- * same on SQLite and PostgreSQL for the same rows. Every tool in src/ops that copies data
- * (backup, restore, export, import, import-legacy, migrate-db) goes through this file.
+ * same on SQLite and PostgreSQL for the same rows. Every data operation in src/dataops that
+ * copies data (backup, restore, export, import, import-legacy, migrate-db) goes through this file.
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: generic over the five tables, by name
@@ -273,9 +273,14 @@ export async function insertRows(
   }
 }
 
-/** True when none of MiniTwit's tables holds a row (the schema may exist). */
-export async function isEmpty(db: AnyDb): Promise<boolean> {
-  for (const table of TABLES) {
+/** Deletes the follow of `who` to `whom` (user ids), if there is one. */
+export async function deleteFollow(db: AnyDb, who: number, whom: number): Promise<void> {
+  await db.deleteFrom('followers').where('who_id', '=', who).where('whom_id', '=', whom).execute();
+}
+
+/** True when none of `tables` (default: all of MiniTwit's) holds a row (the schema may exist). */
+export async function isEmpty(db: AnyDb, tables: readonly TableName[] = TABLES): Promise<boolean> {
+  for (const table of tables) {
     const row = await db
       .selectFrom(table)
       .select(sql<number>`1`.as('one'))
