@@ -176,7 +176,7 @@ async function main() {
     const result = await migrateDatabase({
       from: `sqlite:${sqliteFile}`,
       to: targetUrl.toString(),
-      err: (line) => console.error(`  ${line}`),
+      log: (line) => console.error(`  ${line}`),
       onReady: () => {
         ready = true;
         readyAt = performance.now();

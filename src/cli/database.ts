@@ -1,10 +1,12 @@
-import { type Config, loadConfig } from '../config/config.js';
-import { type DatabaseHandle, openDatabase } from '../db/connect.js';
+import { checkDatabaseUrl, databaseUrlFrom } from '../config/config.js';
+import type { Env } from '../config/env.js';
 
-/** Opens the database named by --database or DATABASE_URL, for operator commands. */
-export function openConfiguredDatabase(
-  override?: string,
-  config: Config = loadConfig(),
-): DatabaseHandle {
-  return openDatabase(override || config.databaseUrl, { poolMax: 4 });
+/**
+ * The database an operator command works on: `flag` (--database) when given, else DATABASE_URL,
+ * else DEFAULT_DATABASE_URL. Reads no other setting, so a variable only the server uses (a short
+ * SESSION_SECRET, PORT=abc) never stops a command. Throws ConfigError, naming --database or
+ * DATABASE_URL, when the URL is neither `sqlite:…` nor `postgres://…`.
+ */
+export function resolveDatabaseUrl(flag: string | undefined, env: Env = process.env): string {
+  return flag ? checkDatabaseUrl(flag, '--database') : databaseUrlFrom(env);
 }

@@ -1,11 +1,14 @@
 import { parseArgs } from 'node:util';
-import { backupCommand, restoreCommand } from '../dataops/backup.js';
-import { migrateDbCommand } from '../dataops/migrate-db.js';
-import type { Command } from './command.js';
-import { exportCommand, importCommand } from './commands/export.js';
+import { COMMON_OPTIONS, type Command } from './command.js';
+import { backupCommand } from './commands/backup.js';
+import { exportCommand } from './commands/export.js';
+import { flagCommands } from './commands/flag.js';
+import { importCommand } from './commands/import.js';
 import { importLegacyCommand } from './commands/import-legacy.js';
+import { messagesCommand } from './commands/messages.js';
 import { migrateCommand } from './commands/migrate.js';
-import { flagCommands, messagesCommand } from './commands/moderation.js';
+import { migrateDbCommand } from './commands/migrate-db.js';
+import { restoreCommand } from './commands/restore.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 
@@ -51,11 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        database: { type: 'string' },
-        ...command.options,
-      },
+      options: { ...COMMON_OPTIONS, ...command.options },
     });
     if (values.help) {
       out(`usage: ${command.usage}\n\n${command.summary}`);

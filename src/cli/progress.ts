@@ -1,19 +1,25 @@
+import type { ProgressSink } from '../dataops/reporting.js';
+
 /** Progress of a long copy on stderr: rows, rate and time left, at most every `everyMs`. */
-export class Progress {
+export class Progress implements ProgressSink {
   private done = 0;
-  private readonly started = performance.now();
+  private started = performance.now();
   private last = performance.now();
   private printed = false;
+  private total: number | undefined;
 
+  /** `label` starts every line (the command's name); lines go to `err`. */
   constructor(
     private readonly err: (line: string) => void,
     private readonly label: string,
-    private total: number | undefined = undefined,
     private readonly everyMs = 2000,
   ) {}
 
-  setTotal(total: number) {
-    this.total = total;
+  /** The copy begins: rate and time left count from now; `total` rows when known. */
+  start(total?: number) {
+    this.started = performance.now();
+    this.last = this.started;
+    if (total !== undefined) this.total = total;
   }
 
   add(rows: number) {

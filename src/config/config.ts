@@ -48,6 +48,29 @@ export interface Config {
 
 export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
 
+/** The database when DATABASE_URL is not set: a SQLite file under ./data. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/minitwit.db';
+
+/**
+ * `url` when it names a SQLite (`sqlite:…`) or PostgreSQL (`postgres://…`, `postgresql://…`)
+ * database; otherwise throws ConfigError saying that `source` (the variable or flag it came
+ * from) must start with one of them.
+ */
+export function checkDatabaseUrl(url: string, source: string): string {
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(url)) {
+    throw new ConfigError(`${source} must start with sqlite: or postgres://`);
+  }
+  return url;
+}
+
+/**
+ * DATABASE_URL, or DEFAULT_DATABASE_URL when it is unset or empty; reads no other variable, so
+ * operator commands need not load (and validate) the whole server configuration.
+ */
+export function databaseUrlFrom(env: Env = process.env): string {
+  return checkDatabaseUrl(env.DATABASE_URL || DEFAULT_DATABASE_URL, 'DATABASE_URL');
+}
+
 /**
  * Reads every server setting from `env` (process.env by default). Throws ConfigError naming the
  * first variable that is set to something unusable. Documented in the README's table.
@@ -58,10 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (secret !== '' && secret.length < 32) {
     throw new ConfigError('SESSION_SECRET must be at least 32 characters long');
   }
-  const databaseUrl = env.DATABASE_URL || 'sqlite:./data/minitwit.db';
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL must start with sqlite: or postgres://');
-  }
+  const databaseUrl = databaseUrlFrom(env);
   return {
     port: integer(env, 'PORT', 5000),
     apiPort: integer(env, 'API_PORT', 5001),

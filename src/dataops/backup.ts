@@ -1,22 +1,21 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Command } from '../cli/command.js';
-import { openConfiguredDatabase } from '../cli/database.js';
-import { loadConfig } from '../config/config.js';
-import { sqlitePath } from '../db/connect.js';
+import { openDatabase, sqlitePath } from '../db/connect.js';
 import {
   type BackupFormat,
-  describeCounts,
   EXTENSIONS,
   formatOf,
+  type LoadFileOptions,
   loadInto,
   type Manifest,
   manifestPath,
   readManifest,
   rowsOfFile,
+  withDatabase,
 } from './load.js';
 import { pgDump, pgToolsAvailable, readPgDump } from './pgdump.js';
 import { readPortable, writePortable } from './portable.js';
+import { type Log, silent } from './reporting.js';
 import { sqliteIntegrity, sqliteOnlineBackup } from './sqlite-backup.js';
 import {
   type AnyDb,
@@ -61,16 +60,31 @@ export interface BackupResult {
   removed: string[];
 }
 
-/** Takes, verifies and records one backup; the function behind `minitwit backup`. */
-export async function takeBackup(options: {
+export interface BackupOptions {
+  /** The database to back up: `sqlite:…` or `postgres://…`. */
   url: string;
+  /** The folder the backup and its manifest go to (created when missing). */
   dir: string;
+  /**
+   * The file format; `auto` (the default) is `sqlite` for SQLite, `pgdump` for PostgreSQL when
+   * pg_dump is installed, else `portable`.
+   */
   format?: BackupFormat | 'auto';
+  /** Keep only the newest `keep` backups in `dir` (default: delete none). */
   keep?: number;
-  err?: (line: string) => void;
-}): Promise<BackupResult> {
-  const err = options.err ?? (() => {});
-  const handle = openConfiguredDatabase(options.url);
+  /** Lines for the operator (such as a fallback to the portable format). */
+  log?: Log;
+}
+
+/**
+ * Takes, verifies and records one backup; the function behind `minitwit backup`. The file is
+ * `minitwit-<UTC stamp>.<ext>` in `dir`, read back after writing (SQLite's integrity check, a
+ * dump or export read in full) and described by a `.manifest.json` beside it. Throws, leaving no
+ * file behind, when the format does not fit the database or the check fails.
+ */
+export async function takeBackup(options: BackupOptions): Promise<BackupResult> {
+  const log = options.log ?? silent;
+  const handle = openDatabase(options.url, { poolMax: 4 });
   const started = performance.now();
   const created = new Date();
   let format = options.format ?? 'auto';
@@ -78,7 +92,7 @@ export async function takeBackup(options: {
     if (handle.dialect === 'sqlite') format = 'sqlite';
     else if (pgToolsAvailable()) format = 'pgdump';
     else {
-      err('pg_dump is not installed: writing a portable export instead');
+      log('pg_dump is not installed: writing a portable export instead');
       format = 'portable';
     }
   }
@@ -134,67 +148,31 @@ export async function takeBackup(options: {
   return { file, manifest, removed };
 }
 
-function positiveInteger(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^\d{1,6}$/.test(value) || Number(value) < 1) {
-    throw new Error(`${name} must be a whole number of 1 or more`);
-  }
-  return Number(value);
+export interface RestoreResult {
+  /** The target's URL without its password. */
+  target: string;
+  /** What was loaded (rows and checksum of every table). */
+  loaded: Summary;
+  /** The backup's manifest, when one lay beside it (the load was checked against it). */
+  manifest?: Manifest;
 }
 
-export const backupCommand: Command = {
-  name: 'backup',
-  summary: 'write a verified, consistent backup while the server runs (--keep N to rotate)',
-  usage:
-    'minitwit backup [--dir ./backups] [--keep N] [--format auto|sqlite|pgdump|portable] [--database URL]',
-  options: { dir: { type: 'string' }, keep: { type: 'string' }, format: { type: 'string' } },
-  async run({ values, out, err }) {
-    const format = (values.format as string | undefined) ?? 'auto';
-    if (!['auto', 'sqlite', 'pgdump', 'portable'].includes(format)) {
-      throw new Error('--format must be auto, sqlite, pgdump or portable');
-    }
-    const result = await takeBackup({
-      url: (values.database as string | undefined) || loadConfig().databaseUrl,
-      dir: (values.dir as string | undefined) ?? './backups',
-      format: format as BackupFormat | 'auto',
-      keep: positiveInteger(values.keep, '--keep'),
-      err,
+/**
+ * Loads a backup of any format (`file`) into an empty database of either kind, checked against the
+ * manifest beside the file when there is one (and `log`s when there is none): the function
+ * behind `minitwit restore`. Errors as `loadInto`, and for a file whose format is unknown.
+ */
+export async function restoreBackup(options: LoadFileOptions): Promise<RestoreResult> {
+  const { file } = options;
+  const format = formatOf(file);
+  const manifest = readManifest(file);
+  if (!manifest)
+    options.log(`no manifest next to ${file}: the result is checked against the file only`);
+  return withDatabase(options.url, async (target) => {
+    const loaded = await loadInto(target, rowsOfFile(file, format), {
+      ...options,
+      expected: manifest?.tables,
     });
-    const m = result.manifest;
-    out(`backup written and verified: ${result.file}`);
-    out(`  ${m.format}, ${m.bytes} bytes, ${m.ms} ms; ${describeCounts(m.tables)}`);
-    for (const name of result.removed) out(`  removed old backup ${name}`);
-    return 0;
-  },
-};
-
-export const restoreCommand: Command = {
-  name: 'restore',
-  summary: 'load a backup (any format) into an empty database of either kind',
-  usage: 'minitwit restore <backup-file> [--force] [--database URL]',
-  options: { force: { type: 'boolean' } },
-  async run({ positionals, values, out, err }) {
-    const [file] = positionals;
-    if (!file || positionals.length > 1) throw new Error('give exactly one backup file');
-    const format = formatOf(file);
-    const manifest = readManifest(file);
-    if (!manifest) err(`no manifest next to ${file}: the result is checked against the file only`);
-    const target = openConfiguredDatabase(values.database as string | undefined);
-    try {
-      const started = performance.now();
-      const loaded = await loadInto(target, rowsOfFile(file, format), {
-        force: values.force === true,
-        err,
-        label: 'restore',
-        expected: manifest?.tables,
-      });
-      out(
-        `restored ${file} into ${target.safeUrl} in ${Math.round(performance.now() - started)} ms`,
-      );
-      out(`  ${describeCounts(loaded)}${manifest ? ' (matches the manifest)' : ''}`);
-    } finally {
-      await target.close();
-    }
-    return 0;
-  },
-};
+    return { target: target.safeUrl, loaded, manifest };
+  });
+}

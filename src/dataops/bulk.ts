@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
+import { isEmpty } from './transfer.js';
 
 /**
  * Bulk loading of generated data for benchmarks: batched multi-row inserts through Kysely,
@@ -130,15 +131,6 @@ async function insertAll<T>(
   }
 }
 
-/** Whether the tables a seed writes are empty (seeding never mixes with real data). */
-export async function isEmpty(db: Kysely<Database>): Promise<boolean> {
-  for (const table of ['users', 'messages', 'followers'] as const) {
-    const row = await db.selectFrom(table).select(sql<number>`1`.as('one')).limit(1).execute();
-    if (row.length > 0) return false;
-  }
-  return true;
-}
-
 /** The most follow pairs a seed of `users` users makes (half of all pairs, so sampling ends). */
 export const maxFollows = (users: number) => Math.floor(((users - 1) * (users - 1)) / 2);
 
@@ -171,7 +163,8 @@ export async function seedDatabase(
   if (follows > maxFollows(users)) {
     throw new Error(`--follows must be at most ${maxFollows(users)} with ${users} users`);
   }
-  if (!(await isEmpty(db))) {
+  // Only the tables a seed writes: seeding never mixes with real data.
+  if (!(await isEmpty(db, ['users', 'messages', 'followers']))) {
     throw new Error('the database already holds users, messages or follows: seed an empty one');
   }
   const random = prng(options.seed ?? 20_260_101);

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Dialect } from '../db/connect.js';
-import { type AnyDb, insertRows, type Row, SPECS } from './transfer.js';
+import { type AnyDb, deleteFollow, insertRows, type Row, SPECS } from './transfer.js';
 
 /**
  * A change log on the source of a live migration: triggers record the key of every follower row
@@ -152,11 +152,7 @@ export async function replayChanges(
     const insert: Row[] = [];
     for (const [who, whom] of chunk) {
       if (!existing.has(`${who},${whom}`)) {
-        await to
-          .deleteFrom('followers')
-          .where('who_id', '=', who)
-          .where('whom_id', '=', whom)
-          .execute();
+        await deleteFollow(to, who, whom);
         moved++;
       } else if (copiedUsers.has(who) && copiedUsers.has(whom)) {
         insert.push({ who_id: who, whom_id: whom });

@@ -1,6 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { BATCH_ROWS, type Row, type RowSource } from './transfer.js';
+import { type LoadFileOptions, loadInto, withDatabase } from './load.js';
+import { BATCH_ROWS, type Row, type RowSource, type Summary } from './transfer.js';
 
 /** The reference MiniTwit's tables (contract §1, §5): no keys besides the ids, loose types. */
 interface LegacyDatabase {
@@ -190,4 +193,57 @@ export function readLegacy(path: string, latest?: number) {
   }
 
   return { source: source(), report, close: () => db.destroy() };
+}
+
+/**
+ * The simulator's `latest` to import: `given` (the operator's text) or else the text of the
+ * reference's `latest_processed_sim_action_id.txt` beside `dbFile`; undefined when neither
+ * exists. Throws when the text is not a whole number.
+ */
+export function legacyLatest(dbFile: string, given?: string): number | undefined {
+  const raw = given ?? readLatestFile(dbFile);
+  if (raw === undefined) return undefined;
+  if (!/^-?\d{1,15}$/.test(raw.trim()))
+    throw new Error(`latest must be a whole number, got "${raw}"`);
+  return Number(raw.trim());
+}
+
+function readLatestFile(dbFile: string): string | undefined {
+  const path = join(dirname(dbFile), 'latest_processed_sim_action_id.txt');
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+export interface LegacyImportOptions extends LoadFileOptions {
+  /** `latest` as the operator gave it (text); default: the file beside `file` (legacyLatest). */
+  latest?: string;
+}
+
+export interface LegacyImportResult {
+  /** The target's URL without its password. */
+  target: string;
+  loaded: Summary;
+  /** What was found in the file and what was done about it (skipped rows, repaired values). */
+  report: LegacyReport;
+  /** The `latest` imported, when one was given or found. */
+  latest: number | undefined;
+}
+
+/**
+ * Imports the reference MiniTwit's own SQLite file into an empty database of either kind: the
+ * function behind `minitwit import-legacy`. Throws when the file does not exist, `latest` is not
+ * a whole number, or as `loadInto`.
+ */
+export async function importLegacy(options: LegacyImportOptions): Promise<LegacyImportResult> {
+  const { file } = options;
+  if (!existsSync(file)) throw new Error(`${file} does not exist`);
+  const latest = legacyLatest(file, options.latest);
+  const legacy = readLegacy(file, latest);
+  try {
+    return await withDatabase(options.url, async (target) => {
+      const loaded = await loadInto(target, legacy.source, options);
+      return { target: target.safeUrl, loaded, report: legacy.report, latest };
+    });
+  } finally {
+    await legacy.close();
+  }
 }

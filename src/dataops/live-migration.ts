@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../db/connect.js';
 import { isDatabaseSealed } from '../db/errors.js';
@@ -7,6 +6,7 @@ import { seal, unseal } from './seal.js';
 import {
   type AnyDb,
   countAll,
+  deleteFollow,
   insertRows,
   maxKey,
   type Row,
@@ -14,6 +14,7 @@ import {
   resetSequences,
   SPECS,
   TABLES,
+  TableChecksum,
   type TableName,
   withSnapshot,
 } from './transfer.js';
@@ -56,25 +57,17 @@ export interface LiveMigrationResult {
 
 export class MigrationVerificationError extends Error {}
 
-/** Order-independent checksum of some columns of a table's rows in an id range. */
+/** Row count and checksum (as TableChecksum computes it) of a table's rows in an id range. */
 async function checksum(
   db: AnyDb,
   table: TableName,
-  columns: string[],
   range: { after?: number; upTo?: number } = {},
-) {
-  let sum = 0n;
-  let count = 0;
+): Promise<string> {
+  const sum = new TableChecksum(table);
   for await (const rows of readTable(db, table, { ...range, batch: 5000 })) {
-    for (const row of rows) {
-      const digest = createHash('sha256')
-        .update(JSON.stringify(columns.map((c) => row[c])))
-        .digest();
-      sum = (sum + BigInt(`0x${digest.subarray(0, 16).toString('hex')}`)) % (1n << 128n);
-      count++;
-    }
+    for (const row of rows) sum.add(row);
   }
-  return `${count}:${sum.toString(16)}`;
+  return `${sum.count}:${sum.hex}`;
 }
 
 /** Per 10,000-id chunk row counts: where a PostgreSQL source committed ids out of order. */
@@ -161,11 +154,7 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
     if (!partial) {
       for (const key of existing) {
         const [who, whom] = key.split(',').map(Number) as [number, number];
-        await to.db
-          .deleteFrom('followers')
-          .where('who_id', '=', who)
-          .where('whom_id', '=', whom)
-          .execute();
+        await deleteFollow(to.db, who, whom);
         moved++;
       }
     }
@@ -270,10 +259,7 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
     }
     checked.push('before the switch: row counts of every table');
     for (const table of ['settings', 'sessions'] as const) {
-      const [a, b] = await Promise.all([
-        checksum(from.db, table, SPECS[table].columns),
-        checksum(to.db, table, SPECS[table].columns),
-      ]);
+      const [a, b] = await Promise.all([checksum(from.db, table), checksum(to.db, table)]);
       if (a !== b) throw new MigrationVerificationError(`${table}: checksums differ`);
       checked.push(`before the switch: ${table} checksum`);
     }
@@ -286,10 +272,7 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
       ready = true;
       await options.onReady?.();
       for (const table of TABLES) {
-        const [a, b] = await Promise.all([
-          checksum(from.db, table, SPECS[table].columns),
-          checksum(snapshot, table, SPECS[table].columns),
-        ]);
+        const [a, b] = await Promise.all([checksum(from.db, table), checksum(snapshot, table)]);
         if (a !== b) {
           throw new MigrationVerificationError(
             `after the switch: ${table} differs from the source (${a} vs ${b}); the source is sealed and unchanged, compare and repair before going on`,

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Progress } from '../cli/progress.js';
-import type { DatabaseHandle } from '../db/connect.js';
+import { type DatabaseHandle, openDatabase } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
 import { readPgDump } from './pgdump.js';
 import { readPortable } from './portable.js';
+import { type Log, noProgress, type ProgressSink } from './reporting.js';
 import {
   compareSummaries,
   countAll,
@@ -84,36 +84,83 @@ export function describeCounts(summary: Summary | Record<string, number>): strin
 }
 
 /**
+ * Opens the database at `url` (`sqlite:…` or `postgres://…`; at most 4 PostgreSQL connections),
+ * runs `work` with it and closes it, whether `work` succeeds or throws.
+ */
+export async function withDatabase<T>(
+  url: string,
+  work: (handle: DatabaseHandle) => Promise<T>,
+  poolMax = 4,
+): Promise<T> {
+  const handle = openDatabase(url, { poolMax });
+  try {
+    return await work(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Makes `target` ready to receive a copy: migrates its schema, then refuses when it already
+ * holds data (the error says what and names --force) unless `force`, in which case every row is
+ * deleted first and `log` says so. `noun` names the target in the error.
+ */
+export async function prepareTarget(
+  target: DatabaseHandle,
+  options: { force: boolean; log: Log; noun?: string },
+): Promise<void> {
+  await migrateToLatest(target.db, target.dialect);
+  if (await isEmpty(target.db)) return;
+  if (!options.force) {
+    const counts = describeCounts(await countAll(target.db));
+    throw new Error(
+      `${options.noun ?? 'the target database'} already holds data (${counts}); give --force to replace it`,
+    );
+  }
+  options.log(`--force: emptying ${target.safeUrl} first`);
+  await wipe(target.db);
+}
+
+export interface LoadOptions {
+  /** Replace the data of a target that is not empty (default: refuse). */
+  force?: boolean;
+  /** Lines for the operator. */
+  log: Log;
+  /** Rows as they are written (with the total when `expected` gives it). */
+  progress?: ProgressSink;
+  /** The summary the rows must match (a backup's manifest), besides what was read. */
+  expected?: Summary;
+}
+
+/** What every load of a file into a database takes (restore, import, import-legacy). */
+export interface LoadFileOptions extends Omit<LoadOptions, 'expected'> {
+  /** The file to load. */
+  file: string;
+  /** The database to load it into: `sqlite:…` or `postgres://…`. */
+  url: string;
+}
+
+/**
  * Loads rows into a database: migrates its schema, refuses when it already holds data unless
  * `force` (then empties it first), writes, advances sequences, and checks what the database now
  * holds against what was read (and against `expected`, a manifest's summary). On any failure the
- * target is emptied again, so it is never left half-loaded.
+ * target is emptied again, so it is never left half-loaded. Returns the summary of the rows
+ * written.
  */
 export async function loadInto(
   target: DatabaseHandle,
   source: RowSource,
-  options: { force: boolean; err: (line: string) => void; label: string; expected?: Summary },
+  options: LoadOptions,
 ): Promise<Summary> {
-  await migrateToLatest(target.db, target.dialect);
-  if (!(await isEmpty(target.db))) {
-    if (!options.force) {
-      const counts = await countAll(target.db);
-      throw new Error(
-        `the target database already holds data (${describeCounts(counts)}); give --force to replace it`,
-      );
-    }
-    options.err(`--force: emptying ${target.safeUrl} first`);
-    await wipe(target.db);
-  }
-  const total = options.expected
-    ? TABLES.reduce((n, t) => n + (options.expected?.[t]?.rows ?? 0), 0)
-    : undefined;
-  const progress = new Progress(options.err, options.label, total);
+  await prepareTarget(target, { force: options.force === true, log: options.log });
+  const progress = options.progress ?? noProgress;
+  const expected = options.expected;
+  progress.start?.(expected && TABLES.reduce((n, t) => n + (expected[t]?.rows ?? 0), 0));
   try {
     const loaded = await loadRows(target.db, target.dialect, source, (_t, n) => progress.add(n));
     progress.finish();
     const problems = [
-      ...(options.expected ? compareSummaries(options.expected, loaded) : []),
+      ...(expected ? compareSummaries(expected, loaded) : []),
       ...compareSummaries(loaded, await summarize(target.db, target.dialect)),
     ];
     if (problems.length > 0) throw new Error(`verification failed: ${problems.join('; ')}`);

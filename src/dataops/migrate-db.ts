@@ -1,25 +1,35 @@
-import type { Command } from '../cli/command.js';
-import { Progress } from '../cli/progress.js';
-import { openDatabase, redactUrl } from '../db/connect.js';
-import { migrateToLatest, pendingMigrations } from '../db/migrations.js';
+import { openDatabase } from '../db/connect.js';
+import { pendingMigrations } from '../db/migrations.js';
 import { removeChangeLog } from './changelog.js';
 import { type LiveMigrationResult, migrateLive } from './live-migration.js';
-import { describeCounts } from './load.js';
+import { prepareTarget, withDatabase } from './load.js';
+import { type Log, noProgress, type ProgressSink, silent } from './reporting.js';
 import { unseal } from './seal.js';
-import { countAll, isEmpty, TABLES, wipe } from './transfer.js';
+import { countAll, TABLES } from './transfer.js';
 
 export interface MigrateDbOptions {
+  /** The live database to copy: `sqlite:…` or `postgres://…`. */
   from: string;
+  /** The database to copy it into (migrated here; must be empty unless `force`). */
   to: string;
+  /** Replace the data of a target that is not empty (default: refuse). */
   force?: boolean;
-  err?: (line: string) => void;
+  /** Lines for the operator: each pass, notes of the migration. */
+  log?: Log;
+  /** Rows of the bulk copy (the first, longest pass), with the total. */
+  progress?: ProgressSink;
   /** Called the moment the target is complete and verified (the switch can happen). */
   onReady?: () => void | Promise<void>;
 }
 
-/** The function behind `minitwit migrate-db`, for tests and scripts. */
+/**
+ * Copies a live database into another with a short write pause (see migrateLive): the function
+ * behind `minitwit migrate-db`, for tests and scripts. Throws when both URLs are the same, the
+ * source has pending migrations, the target holds data without `force`, or as migrateLive.
+ */
 export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMigrationResult> {
-  const err = options.err ?? (() => {});
+  const log = options.log ?? silent;
+  const bulk = options.progress ?? noProgress;
   if (options.from === options.to) throw new Error('--from and --to name the same database');
   const from = openDatabase(options.from, { poolMax: 4 });
   const to = openDatabase(options.to, { poolMax: 4 });
@@ -30,22 +40,9 @@ export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMi
         `the source is not at the current schema (pending: ${pending.join(', ')}): run migrate on it first`,
       );
     }
-    await migrateToLatest(to.db, to.dialect);
-    if (!(await isEmpty(to.db))) {
-      if (!options.force) {
-        throw new Error(
-          `the target already holds data (${describeCounts(await countAll(to.db))}); give --force to replace it`,
-        );
-      }
-      err(`--force: emptying ${to.safeUrl} first`);
-      await wipe(to.db);
-    }
+    await prepareTarget(to, { force: options.force === true, log, noun: 'the target' });
     const totals = await countAll(from.db);
-    const bulk = new Progress(
-      err,
-      'bulk copy',
-      TABLES.reduce((n, t) => n + totals[t], 0),
-    );
+    bulk.start?.(TABLES.reduce((n, t) => n + totals[t], 0));
     return await migrateLive({
       from,
       to,
@@ -56,9 +53,9 @@ export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMi
         },
         pass: (phase, rows, ms) => {
           if (phase === 'bulk') bulk.finish();
-          err(`${phase} pass: ${rows} rows in ${Math.round(ms)} ms`);
+          log(`${phase} pass: ${rows} rows in ${Math.round(ms)} ms`);
         },
-        note: err,
+        note: log,
       },
     });
   } finally {
@@ -67,45 +64,17 @@ export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMi
   }
 }
 
-export const migrateDbCommand: Command = {
-  name: 'migrate-db',
-  summary: 'copy a live database to another (SQLite to PostgreSQL) with a sub-second write pause',
-  usage:
-    'minitwit migrate-db --from URL --to URL [--force]  |  minitwit migrate-db --unseal --from URL',
-  options: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    force: { type: 'boolean' },
-    unseal: { type: 'boolean' },
-  },
-  async run({ values, out, err }) {
-    const from = values.from as string | undefined;
-    const to = values.to as string | undefined;
-    if (values.unseal === true) {
-      // After an interrupted move, or to use the old database again on purpose.
-      if (!from) throw new Error('give --from URL: the database to reopen for writes');
-      const handle = openDatabase(from, { poolMax: 1 });
-      try {
-        await unseal(handle.db, handle.dialect);
-        await removeChangeLog(handle.db, handle.dialect);
-      } finally {
-        await handle.close();
-      }
-      out(`${redactUrl(from)} accepts writes again`);
-      return 0;
-    }
-    if (!from || !to) throw new Error('give --from URL and --to URL');
-    const result = await migrateDatabase({
-      from,
-      to,
-      force: values.force === true,
-      err,
-      onReady: () => out('READY: the target is complete and verified; point the servers at it now'),
-    });
-    out(`moved ${result.rowsMoved} rows in ${(result.totalMs / 1000).toFixed(2)} s`);
-    out(`write pause: ${Math.round(result.pauseMs)} ms (the source refuses writes from now on)`);
-    out(`target holds: ${describeCounts(result.counts)}`);
-    for (const line of result.checked) out(`  verified: ${line}`);
-    return 0;
-  },
-};
+/**
+ * Lifts the seal migrateDatabase leaves on a source and removes its change log, so it accepts
+ * writes again: after an interrupted move, or to use the old database again on purpose.
+ */
+export async function reopenForWrites(url: string): Promise<void> {
+  await withDatabase(
+    url,
+    async (handle) => {
+      await unseal(handle.db, handle.dialect);
+      await removeChangeLog(handle.db, handle.dialect);
+    },
+    1,
+  );
+}

@@ -1,33 +1,57 @@
 import { createHash } from 'node:crypto';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, type SelectType, SqliteDialect, sql } from 'kysely';
 import type { Dialect } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
 
 /**
  * Moving MiniTwit's data between databases: tables in dependency order, streaming reads in key
  * order, batched inserts, sequence reset, and per-table counts and checksums that come out the
- * same on SQLite and PostgreSQL for the same rows. Every tool in src/ops that copies data
- * (backup, restore, export, import, import-legacy, migrate-db) goes through this file.
+ * same on SQLite and PostgreSQL for the same rows. Every data operation in src/dataops that
+ * copies data (backup, restore, export, import, import-legacy, migrate-db) goes through this file.
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: generic over the five tables, by name
 export type AnyDb = Kysely<any>;
 export type Row = Record<string, string | number>;
 
-export const TABLES = ['users', 'messages', 'followers', 'settings', 'sessions'] as const;
+/** Every table, parents before children: the order of every copy and of every export file. */
+export const TABLES = [
+  'users',
+  'messages',
+  'followers',
+  'settings',
+  'sessions',
+] as const satisfies readonly (keyof Database)[];
 export type TableName = (typeof TABLES)[number];
 
-export interface TableSpec {
-  columns: string[];
+/** The columns of a table as src/db/schema.ts declares them. */
+export type ColumnOf<T extends TableName> = Extract<keyof Database[T], string>;
+
+/** The columns of a table whose selected value is a number (integer or bigint in SQL). */
+export type NumericColumnOf<T extends TableName> = {
+  [C in ColumnOf<T>]: SelectType<Database[T][C]> extends number ? C : never;
+}[ColumnOf<T>];
+
+/** How data operations see one table, checked against its interface in src/db/schema.ts. */
+export interface TableDescription<T extends TableName> {
+  /** Every column, in the order of checksums and export rows (never reorder: see below). */
+  columns: readonly ColumnOf<T>[];
   /** The primary key, used for keyset paging. */
-  key: string[];
+  key: readonly ColumnOf<T>[];
   /** The identity column whose sequence must be advanced after explicit ids (PostgreSQL). */
-  serial?: string;
+  serial?: ColumnOf<T>;
   /** Columns of type integer/bigint: values are numbers in every format. */
-  numeric: string[];
+  numeric: readonly NumericColumnOf<T>[];
 }
 
-export const SPECS: Record<TableName, TableSpec> = {
+/**
+ * The tables as data operations copy them. A column named here that the schema does not
+ * declare, or a numeric one that is not a number there, fails `satisfies`; a declared column
+ * left out fails `DescriptionIsComplete` below. The column order is part of every checksum
+ * (and so of every backup manifest and export file already written): add, never reorder.
+ */
+const DESCRIPTION = {
   users: {
     columns: ['user_id', 'username', 'email', 'pw_hash'],
     key: ['user_id'],
@@ -51,7 +75,38 @@ export const SPECS: Record<TableName, TableSpec> = {
     key: ['id'],
     numeric: ['user_id', 'created_at', 'expires_at'],
   },
-};
+} as const satisfies { [T in TableName]: TableDescription<T> };
+
+/** Compiles only when X is never; the error names what X holds (e.g. "users.bio"). */
+type MustBeNever<X extends never> = X;
+type Described<T extends TableName> = (typeof DESCRIPTION)[T];
+
+/**
+ * The compile-time half of the check (test/dataops/table-description.test.ts compares with the
+ * real tables): every table of `Database` is in TABLES, every column of every table is
+ * described, and every numeric column is described as numeric.
+ */
+export type DescriptionIsComplete = [
+  MustBeNever<Exclude<keyof Database, TableName>>,
+  MustBeNever<
+    { [T in TableName]: `${T}.${Exclude<ColumnOf<T>, Described<T>['columns'][number]>}` }[TableName]
+  >,
+  MustBeNever<
+    {
+      [T in TableName]: `${T}.${Exclude<NumericColumnOf<T>, Described<T>['numeric'][number]>}`;
+    }[TableName]
+  >,
+];
+
+/** One table's description with plain column names, for code generic over the tables. */
+export interface TableSpec {
+  columns: readonly string[];
+  key: readonly string[];
+  serial?: string;
+  numeric: readonly string[];
+}
+
+export const SPECS: Record<TableName, TableSpec> = DESCRIPTION;
 
 export function isTableName(name: unknown): name is TableName {
   return typeof name === 'string' && (TABLES as readonly string[]).includes(name);
@@ -170,7 +225,7 @@ export async function* readTable(
   let last: Row | undefined;
   for (;;) {
     let query = db.selectFrom(table).select(spec.columns);
-    const [k1, k2] = spec.key as [string, string | undefined];
+    const [k1, k2] = spec.key as readonly [string, string | undefined];
     if (options.after !== undefined) query = query.where(k1, '>', options.after);
     if (options.upTo !== undefined) query = query.where(k1, '<=', options.upTo);
     if (last !== undefined) {
@@ -273,9 +328,14 @@ export async function insertRows(
   }
 }
 
-/** True when none of MiniTwit's tables holds a row (the schema may exist). */
-export async function isEmpty(db: AnyDb): Promise<boolean> {
-  for (const table of TABLES) {
+/** Deletes the follow of `who` to `whom` (user ids), if there is one. */
+export async function deleteFollow(db: AnyDb, who: number, whom: number): Promise<void> {
+  await db.deleteFrom('followers').where('who_id', '=', who).where('whom_id', '=', whom).execute();
+}
+
+/** True when none of `tables` (default: all of MiniTwit's) holds a row (the schema may exist). */
+export async function isEmpty(db: AnyDb, tables: readonly TableName[] = TABLES): Promise<boolean> {
+  for (const table of tables) {
     const row = await db
       .selectFrom(table)
       .select(sql<number>`1`.as('one'))

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
+import { migrateDbCommand } from '../../src/cli/commands/migrate-db.js';
 import type { LiveMigrationResult } from '../../src/dataops/live-migration.js';
 import { migrateLive } from '../../src/dataops/live-migration.js';
-import { migrateDatabase, migrateDbCommand } from '../../src/dataops/migrate-db.js';
+import { migrateDatabase } from '../../src/dataops/migrate-db.js';
 import { summarize } from '../../src/dataops/transfer.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrations.js';
@@ -38,7 +39,7 @@ describe('migrate-db from SQLite to PostgreSQL while the scenario replays agains
           migration = migrateDatabase({
             from: source.database.url,
             to: targetDb.url,
-            err: (line) => stderr.push(line),
+            log: (line) => stderr.push(line),
             onReady: () => {
               // What a load balancer does when the operator switches: new requests go there.
               current = target.apiUrl;

@@ -1,57 +1,38 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { readLegacy } from '../../dataops/legacy.js';
-import { describeCounts, loadInto } from '../../dataops/load.js';
-import type { Command } from '../command.js';
-import { openConfiguredDatabase } from '../database.js';
+import { importLegacy } from '../../dataops/legacy.js';
+import { describeCounts } from '../../dataops/load.js';
+import { defineCommand, onlyFile } from '../command.js';
+import { Progress } from '../progress.js';
 
-/** The reference keeps `latest` in a text file next to its database. */
-export function legacyLatest(dbFile: string, given?: string): number | undefined {
-  const raw = given ?? readLatestFile(dbFile);
-  if (raw === undefined) return undefined;
-  if (!/^-?\d{1,15}$/.test(raw.trim()))
-    throw new Error(`latest must be a whole number, got "${raw}"`);
-  return Number(raw.trim());
-}
-
-function readLatestFile(dbFile: string): string | undefined {
-  const path = join(dirname(dbFile), 'latest_processed_sim_action_id.txt');
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-}
-
-export const importLegacyCommand: Command = {
+export const importLegacyCommand = defineCommand({
   name: 'import-legacy',
   summary: "import the reference MiniTwit's own SQLite file (users keep their passwords)",
   usage: 'minitwit import-legacy <minitwit.db> [--latest N] [--force] [--database URL]',
   options: { latest: { type: 'string' }, force: { type: 'boolean' } },
-  async run({ positionals, values, out, err }) {
-    const [file] = positionals;
-    if (!file || positionals.length > 1) throw new Error('give exactly one legacy database file');
-    if (!existsSync(file)) throw new Error(`${file} does not exist`);
-    const latest = legacyLatest(file, values.latest as string | undefined);
-    const legacy = readLegacy(file, latest);
-    const target = openConfiguredDatabase(values.database as string | undefined);
-    try {
-      const loaded = await loadInto(target, legacy.source, {
-        force: values.force === true,
-        err,
-        label: 'import-legacy',
-      });
-      const r = legacy.report;
-      out(`imported ${file} into ${target.safeUrl}: ${describeCounts(loaded)}`);
-      out(
-        `  follower rows ${r.followerRows} -> ${r.follows} distinct follows; flagged NULL kept hidden: ${r.nullFlagged}; numbers stored as text restored: ${r.numericText}`,
-      );
-      out(`  latest: ${latest ?? 'not found (give --latest N)'}`);
-      if (r.duplicateUsers.length > 0) {
-        err(`skipped later duplicates of usernames: ${r.duplicateUsers.join(', ')}`);
-      }
-      if (r.orphanMessages > 0) err(`skipped ${r.orphanMessages} messages of unknown authors`);
-      if (r.orphanFollows > 0) err(`skipped ${r.orphanFollows} follows naming unknown users`);
-    } finally {
-      await legacy.close();
-      await target.close();
+  async run({ positionals, values, databaseUrl, out, err }) {
+    const file = onlyFile(positionals, 'legacy database file');
+    const {
+      target,
+      loaded,
+      report: r,
+      latest,
+    } = await importLegacy({
+      file,
+      url: databaseUrl(),
+      latest: values.latest,
+      force: values.force,
+      log: err,
+      progress: new Progress(err, 'import-legacy'),
+    });
+    out(`imported ${file} into ${target}: ${describeCounts(loaded)}`);
+    out(
+      `  follower rows ${r.followerRows} -> ${r.follows} distinct follows; flagged NULL kept hidden: ${r.nullFlagged}; numbers stored as text restored: ${r.numericText}`,
+    );
+    out(`  latest: ${latest ?? 'not found (give --latest N)'}`);
+    if (r.duplicateUsers.length > 0) {
+      err(`skipped later duplicates of usernames: ${r.duplicateUsers.join(', ')}`);
     }
+    if (r.orphanMessages > 0) err(`skipped ${r.orphanMessages} messages of unknown authors`);
+    if (r.orphanFollows > 0) err(`skipped ${r.orphanFollows} follows naming unknown users`);
     return 0;
   },
-};
+});

@@ -1,19 +1,14 @@
+import { withDatabase } from '../../dataops/load.js';
 import { migrateToLatest } from '../../db/migrations.js';
-import type { Command } from '../command.js';
-import { openConfiguredDatabase } from '../database.js';
+import { defineCommand } from '../command.js';
 
-export const migrateCommand: Command = {
+export const migrateCommand = defineCommand({
   name: 'migrate',
   summary: 'apply pending database migrations (safe to run again)',
   usage: 'minitwit migrate [--database URL]',
-  async run({ values, out }) {
-    const handle = openConfiguredDatabase(values.database as string | undefined);
-    try {
-      const applied = await migrateToLatest(handle.db, handle.dialect);
-      out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
-    } finally {
-      await handle.close();
-    }
+  async run({ databaseUrl, out }) {
+    const applied = await withDatabase(databaseUrl(), (h) => migrateToLatest(h.db, h.dialect));
+    out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     return 0;
   },
-};
+});

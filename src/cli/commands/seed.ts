@@ -1,24 +1,19 @@
-import { loadConfig } from '../../config/config.js';
-import {
-  finishBulkLoad,
-  maxFollows,
-  prepareForBulkLoad,
-  SEED_PASSWORD,
-  seedDatabase,
-} from '../../dataops/bulk.js';
-import { openDatabase } from '../../db/connect.js';
-import { migrateToLatest } from '../../db/migrations.js';
-import { hashPassword } from '../../domain/passwords.js';
-import type { Command } from '../command.js';
+import { maxFollows } from '../../dataops/bulk.js';
+import { seedEmptyDatabase } from '../../dataops/seed.js';
+import { defineCommand } from '../command.js';
 
-function count(value: unknown, name: string, fallback: number): number {
+/** A size option: a whole number (underscores allowed, as in 10_000), `fallback` when absent. */
+function count(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  const raw = String(value).replace(/_/g, '');
+  const raw = value.replace(/_/g, '');
   if (!/^\d{1,10}$/.test(raw)) throw new Error(`--${name} must be a whole number, got "${value}"`);
   return Number(raw);
 }
 
-export const seedCommand: Command = {
+/** How often a table's progress is printed while it loads, at the most. */
+const REPORT_EVERY_MS = 5000;
+
+export const seedCommand = defineCommand({
   name: 'seed',
   summary: 'bulk-load generated users, messages and follows into an empty database (benchmarks)',
   usage:
@@ -31,7 +26,7 @@ export const seedCommand: Command = {
     follows: { type: 'string' },
     seed: { type: 'string' },
   },
-  async run({ values, out }) {
+  async run({ values, databaseUrl, out }) {
     const users = count(values.users, 'users', 1000);
     const messages = count(values.messages, 'messages', 10_000);
     const follows = count(
@@ -40,36 +35,26 @@ export const seedCommand: Command = {
       Math.min(users * 20, 2_000_000, maxFollows(users)),
     );
     const seed = count(values.seed, 'seed', 20_260_101);
-    const url = (values.database as string | undefined) || loadConfig().databaseUrl;
-    // One connection, so that session settings of the bulk load apply to every insert.
-    const handle = openDatabase(url, { poolMax: 1 });
     const started = performance.now();
     let lastReport = 0;
-    try {
-      await migrateToLatest(handle.db, handle.dialect);
-      await prepareForBulkLoad(handle.db, handle.dialect);
-      await seedDatabase(handle.db, handle.dialect, {
-        users,
-        messages,
-        follows,
-        seed,
-        pwHash: await hashPassword(SEED_PASSWORD),
-        onProgress: ({ table, done, total }) => {
-          const t = performance.now();
-          if (done === total || t - lastReport > 5000) {
-            lastReport = t;
-            out(`${table}: ${done}/${total} (${((t - started) / 1000).toFixed(1)} s)`);
-          }
-        },
-      });
-      await finishBulkLoad(handle.db, handle.dialect);
-    } finally {
-      await handle.close();
-    }
+    const { target } = await seedEmptyDatabase({
+      url: databaseUrl(),
+      users,
+      messages,
+      follows,
+      seed,
+      onProgress: ({ table, done, total }) => {
+        const t = performance.now();
+        if (done === total || t - lastReport > REPORT_EVERY_MS) {
+          lastReport = t;
+          out(`${table}: ${done}/${total} (${((t - started) / 1000).toFixed(1)} s)`);
+        }
+      },
+    });
     out(
-      `seeded ${users} users, ${messages} messages, ${follows} follows into ${handle.safeUrl} ` +
+      `seeded ${users} users, ${messages} messages, ${follows} follows into ${target} ` +
         `in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
     return 0;
   },
-};
+});

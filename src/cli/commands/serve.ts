@@ -4,9 +4,9 @@ import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../observability/logger.js';
 import { runPrimary } from '../../runtime/cluster.js';
 import { shutdownGracefully } from '../../runtime/lifecycle.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'run the web app (PORT) and the simulator API (API_PORT); WORKERS processes',
   usage: 'minitwit serve',
@@ -42,4 +42,4 @@ export const serveCommand: Command = {
     setTimeout(() => process.exit(code), 1000).unref();
     return code;
   },
-};
+});
