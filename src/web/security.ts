@@ -109,9 +109,10 @@ export const webRateLimits = fp<{ security: SecurityConfig }>(
       request: FastifyRequest,
       reply: FastifyReply,
       view: 'login' | 'register',
-      error: string,
+      text: (seconds: number) => string,
       retryAfter: number,
     ) => {
+      const error = text(retryAfter);
       const body = (request.body ?? {}) as Record<string, unknown>;
       const keep = (name: string) => (typeof body[name] === 'string' ? body[name] : '');
       reply.header('retry-after', String(retryAfter));
@@ -133,26 +134,14 @@ export const webRateLimits = fp<{ security: SecurityConfig }>(
         if (request.user) return;
         const byAddress = loginByAddress.hit(clientKey(request.ip));
         if (!byAddress.allowed) {
-          return refuse(
-            request,
-            reply,
-            'login',
-            LIMIT_TEXTS.loginAddress(byAddress.retryAfter),
-            byAddress.retryAfter,
-          );
+          return refuse(request, reply, 'login', LIMIT_TEXTS.loginAddress, byAddress.retryAfter);
         }
         counted.add(request);
         const username = (request.body as Record<string, unknown> | undefined)?.username;
         if (typeof username === 'string' && username !== '') {
           const byName = loginByName.hit(usernameKey(username));
           if (!byName.allowed) {
-            return refuse(
-              request,
-              reply,
-              'login',
-              LIMIT_TEXTS.loginUsername(byName.retryAfter),
-              byName.retryAfter,
-            );
+            return refuse(request, reply, 'login', LIMIT_TEXTS.loginUsername, byName.retryAfter);
           }
         }
       },
@@ -169,13 +158,7 @@ export const webRateLimits = fp<{ security: SecurityConfig }>(
         if (request.user) return;
         const byAddress = registerByAddress.hit(clientKey(request.ip));
         if (!byAddress.allowed) {
-          return refuse(
-            request,
-            reply,
-            'register',
-            LIMIT_TEXTS.register(byAddress.retryAfter),
-            byAddress.retryAfter,
-          );
+          return refuse(request, reply, 'register', LIMIT_TEXTS.register, byAddress.retryAfter);
         }
       },
     };
