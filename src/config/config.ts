@@ -16,7 +16,7 @@ export interface Config {
   databaseUrl: string;
   /** Largest number of PostgreSQL connections this process opens. */
   databasePoolMax: number;
-  /** Secret that signs session, flash and CSRF cookies. */
+  /** Secret that signs the session and flash cookies. */
   sessionSecret: string;
   /** True when SESSION_SECRET was not set and a random one was made for this process. */
   sessionSecretGenerated: boolean;

@@ -17,10 +17,11 @@ export class HttpError extends Error {
 
 export const unauthorized = () =>
   new HttpError(401, 'You need to sign in to do that.', 'Unauthorized');
-export const forbiddenCsrf = () =>
+/** A state-changing request a browser sent from another site or origin (src/web/cross-origin.ts). */
+export const crossOriginRefusal = () =>
   new HttpError(
     403,
-    'This form has expired or did not come from MiniTwit. Go back, reload the page and try again.',
+    'This request came from another site, so MiniTwit did not carry it out. If you meant to do this, open MiniTwit and do it there.',
     'Forbidden',
   );
 
@@ -88,7 +89,7 @@ export const webErrors = fp(
   { name: 'minitwit-web-errors', dependencies: ['minitwit-web-pages'] },
 );
 
-/** A renderer for pages shown before any hook ran: no session, no cookies, no CSRF token. */
+/** A renderer for pages shown before any hook ran: no session, no cookies. */
 const bare = createTemplates();
 
 /**
@@ -109,7 +110,6 @@ export function webFrameworkError(
       : 'That address is not valid: it has broken percent-encoding.',
     user: null,
     flashes: [],
-    csrf: '',
   });
   return reply
     .code(tooLong ? 414 : 400)

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionUser } from '../domain/sessions.js';
-import { forbiddenCsrf, HttpError, unauthorized } from './errors.js';
+import { HttpError, unauthorized } from './errors.js';
 
 /** A form field as a string: missing is empty; a repeated field or another type is refused (400). */
 export function field(body: unknown, name: string): string {
@@ -27,12 +27,6 @@ export function cursor(request: FastifyRequest): number | undefined {
 export function requireUser(request: FastifyRequest): SessionUser {
   if (!request.user) throw unauthorized();
   return request.user;
-}
-
-/** Refuses (403) a form whose `_csrf` field is not this browser's CSRF token. */
-export function requireCsrf(request: FastifyRequest) {
-  const token = (request.body as Record<string, unknown> | undefined)?._csrf;
-  if (!request.server.webSession.csrfValid(request, token)) throw forbiddenCsrf();
 }
 
 export const redirect = (reply: FastifyReply, to: string) => reply.code(302).redirect(to);

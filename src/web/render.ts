@@ -6,8 +6,12 @@ import fp from 'fastify-plugin';
 import { webAssets } from '../config/paths.js';
 import type { TimelineEntry } from '../domain/minitwit.js';
 
-/** What every page is given besides the layout's own data; `title` goes in <title>. */
-export type PageData = { title: string } & Record<string, unknown>;
+/**
+ * What every page is given besides the layout's own data; `title` goes in <title>. With
+ * `keepFlashes` the page shows no flash messages and leaves them for the next page (a refusal
+ * that should change nothing, not even what the user has yet to read).
+ */
+export type PageData = { title: string; keepFlashes?: boolean } & Record<string, unknown>;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,7 +21,7 @@ declare module 'fastify' {
   interface FastifyReply {
     /**
      * Sends `view` inside the layout as text/html with `status` (200 by default), adding the
-     * signed-in user, the pending flash messages (then cleared) and a CSRF token for forms.
+     * signed-in user and the pending flash messages (then cleared).
      */
     page(view: string, data: PageData, status?: number): FastifyReply;
   }
@@ -90,7 +94,7 @@ export function createTemplates(): Eta {
 
 /**
  * Page rendering for the web door: decorates the instance with `templates` and every reply
- * with `page()`. Needs the web sessions (for the user, flashes and CSRF token).
+ * with `page()`. Needs the web sessions (for the user and the flashes).
  */
 export const webPages = fp(
   async (app) => {
@@ -103,8 +107,7 @@ export const webPages = fp(
           ...data,
           user: request.user,
           userUrl: request.user ? userUrl(request.user.username) : undefined,
-          flashes: server.webSession.takeFlashes(request, this),
-          csrf: server.webSession.csrfToken(request, this),
+          flashes: data.keepFlashes ? [] : server.webSession.takeFlashes(request, this),
         });
         return this.code(status).type('text/html; charset=utf-8').send(html);
       },

@@ -8,6 +8,7 @@ import { webAssets } from '../config/paths.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import type { Sessions } from '../domain/sessions.js';
 import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
+import { crossOriginProtection } from './cross-origin.js';
 import { webErrors, webFrameworkError } from './errors.js';
 import { webPages } from './render.js';
 import { accountRoutes } from './routes/account.js';
@@ -50,13 +51,13 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   await app.register(formbody);
 
   app.decorate('domain', options.domain);
-  await app.register(webSessions, {
-    sessions: options.sessions,
-    secret: options.config.sessionSecret,
-  });
+  await app.register(webSessions, { sessions: options.sessions });
   installRequestLogging(app);
   await app.register(securityHeaders, { headers: WEB_SECURITY_HEADERS });
   await app.register(webPages);
+  // After the sessions (the refusal page shows who is signed in), before the rate limits (a
+  // forged sign-in does not count against the victim's address).
+  await app.register(crossOriginProtection, { trustProxy: options.config.trustProxy });
   await app.register(webRateLimits, { security: options.config.security });
   await app.register(webErrors);
 

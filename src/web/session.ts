@@ -1,4 +1,3 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -10,12 +9,22 @@ import {
 
 export const SESSION_COOKIE = 'mt_session';
 export const FLASH_COOKIE = 'mt_flash';
-export const CSRF_COOKIE = 'mt_csrf';
-export const CSRF_FIELD = '_csrf';
+
+/**
+ * At most this many flash messages wait for the next page: the newest. Redirects that never
+ * reach a rendered page (a script following many links) would otherwise pile messages up until
+ * the cookie passed the browser's 4 kB limit.
+ */
+export const MAX_FLASHES = 3;
+/**
+ * A flash message longer than this many characters (code points) is cut; none is today: the
+ * longest names a 64-character user.
+ */
+export const MAX_FLASH_LENGTH = 200;
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Sign-in, sign-out, flash messages and CSRF tokens of the web door. */
+    /** Sign-in, sign-out and flash messages of the web door. */
     webSession: WebSession;
   }
   interface FastifyRequest {
@@ -38,10 +47,7 @@ function cookieOptions(request: FastifyRequest, maxAge?: number) {
 }
 
 export class WebSession {
-  constructor(
-    private readonly sessions: Sessions,
-    private readonly secret: string,
-  ) {}
+  constructor(private readonly sessions: Sessions) {}
 
   /**
    * Sets `request.user` and `request.sessionToken` from the session cookie when it names a live
@@ -63,8 +69,8 @@ export class WebSession {
   }
 
   /**
-   * Signs `user` in with a brand-new session and a brand-new CSRF secret. `user` may be a whole
-   * row: `request.user` keeps only the SessionUser fields.
+   * Signs `user` in with a brand-new session. `user` may be a whole row: `request.user` keeps
+   * only the SessionUser fields.
    */
   async signIn(request: FastifyRequest, reply: FastifyReply, user: SessionUser) {
     if (request.sessionToken) await this.sessions.end(request.sessionToken);
@@ -73,7 +79,6 @@ export class WebSession {
       ...cookieOptions(request, SESSION_SECONDS),
       signed: true,
     });
-    this.rotateCsrf(request, reply);
     request.user = toSessionUser(user);
     request.sessionToken = token;
   }
@@ -81,19 +86,24 @@ export class WebSession {
   async signOut(request: FastifyRequest, reply: FastifyReply) {
     if (request.sessionToken) await this.sessions.end(request.sessionToken);
     reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
-    this.rotateCsrf(request, reply);
     request.user = null;
     request.sessionToken = null;
   }
 
   // ---- flash messages: a signed cookie read and cleared by the next rendered page ----
 
+  /**
+   * Adds `message` for the next rendered page. Only the newest {@link MAX_FLASHES} messages are
+   * kept, each at most {@link MAX_FLASH_LENGTH} characters, so the cookie stays well under 1 kB
+   * however many redirects come before a page.
+   */
   flash(request: FastifyRequest, reply: FastifyReply, message: string) {
-    const messages = [...this.pendingFlashes(request), message];
+    const messages = newest([...this.pendingFlashes(request), message]);
     const value = Buffer.from(JSON.stringify(messages)).toString('base64url');
     reply.setCookie(FLASH_COOKIE, value, { ...cookieOptions(request), signed: true });
   }
 
+  /** The pending messages (at most {@link MAX_FLASHES}, oldest first), now cleared. */
   takeFlashes(request: FastifyRequest, reply: FastifyReply): string[] {
     const messages = this.pendingFlashes(request);
     if (request.cookies[FLASH_COOKIE] !== undefined) {
@@ -109,49 +119,28 @@ export class WebSession {
     if (!unsigned.valid || !unsigned.value) return [];
     try {
       const parsed: unknown = JSON.parse(Buffer.from(unsigned.value, 'base64url').toString());
-      return Array.isArray(parsed) ? parsed.filter((m): m is string => typeof m === 'string') : [];
+      // A cookie written before the cap (or by hand) is capped on the way out too.
+      return Array.isArray(parsed)
+        ? newest(parsed.filter((m): m is string => typeof m === 'string'))
+        : [];
     } catch {
       return [];
     }
   }
+}
 
-  // ---- CSRF: a random secret in an HttpOnly cookie, and its HMAC in every form ----
-
-  private mac(nonce: string) {
-    return createHmac('sha256', this.secret).update(`csrf:${nonce}`).digest('base64url');
-  }
-
-  /** The token to put in forms, creating the browser's CSRF secret when it has none yet. */
-  csrfToken(request: FastifyRequest, reply: FastifyReply): string {
-    let nonce = request.cookies[CSRF_COOKIE];
-    if (!nonce || !/^[A-Za-z0-9_-]{20,64}$/.test(nonce)) {
-      nonce = this.rotateCsrf(request, reply);
-    }
-    return this.mac(nonce);
-  }
-
-  private rotateCsrf(request: FastifyRequest, reply: FastifyReply): string {
-    const nonce = randomBytes(24).toString('base64url');
-    reply.setCookie(CSRF_COOKIE, nonce, cookieOptions(request));
-    // Later reads in this request see the new secret.
-    request.cookies[CSRF_COOKIE] = nonce;
-    return nonce;
-  }
-
-  /** True when `token` is the HMAC of this browser's CSRF secret. */
-  csrfValid(request: FastifyRequest, token: unknown): boolean {
-    const nonce = request.cookies[CSRF_COOKIE];
-    if (!nonce || typeof token !== 'string') return false;
-    const expected = Buffer.from(this.mac(nonce));
-    const given = Buffer.from(token);
-    return expected.length === given.length && timingSafeEqual(expected, given);
-  }
+/** The newest MAX_FLASHES messages, each cut to MAX_FLASH_LENGTH code points. */
+function newest(messages: string[]): string[] {
+  return messages.slice(-MAX_FLASHES).map((m) => {
+    const chars = Array.from(m);
+    return chars.length > MAX_FLASH_LENGTH
+      ? `${chars.slice(0, MAX_FLASH_LENGTH - 1).join('')}…`
+      : m;
+  });
 }
 
 export interface WebSessionOptions {
   sessions: Sessions;
-  /** The secret that signs new cookies and the CSRF tokens. */
-  secret: string;
 }
 
 /**
@@ -161,7 +150,7 @@ export interface WebSessionOptions {
  */
 export const webSessions = fp<WebSessionOptions>(
   async (app, options) => {
-    const session = new WebSession(options.sessions, options.secret);
+    const session = new WebSession(options.sessions);
     app.decorate('webSession', session);
     app.decorateRequest('user', null);
     app.decorateRequest('sessionToken', null);
@@ -169,20 +158,3 @@ export const webSessions = fp<WebSessionOptions>(
   },
   { name: 'minitwit-web-sessions', dependencies: ['@fastify/cookie'] },
 );
-
-/**
- * Whether a GET was started by this site or by the user (typed, bookmarked), as opposed to a
- * link or redirect on another site. Browsers send Sec-Fetch-Site; Referer is the fallback for
- * old ones. Clients that send neither are not browsers and cannot carry a victim's cookie.
- */
-export function isSameSiteNavigation(request: FastifyRequest): boolean {
-  const site = request.headers['sec-fetch-site'];
-  if (typeof site === 'string') return site === 'same-origin' || site === 'none';
-  const referer = request.headers.referer;
-  if (!referer) return true;
-  try {
-    return new URL(referer).host === request.headers.host;
-  } catch {
-    return false;
-  }
-}

@@ -75,11 +75,19 @@ export interface WebResponse {
   headers: Headers;
 }
 
-/** A browser without a browser: a cookie jar, forms with their CSRF token, manual redirects. */
+/**
+ * A form client as the course's own web tests are (Python `requests` with a session): a cookie
+ * jar, plain form posts with no token and no browser headers (no Origin, no Sec-Fetch-*),
+ * redirects followed by `visit`/`submit` and not by `request`/`post`. `headers` are sent with
+ * every request (e.g. the Sec-Fetch-Site a browser would add).
+ */
 export class WebClient {
   readonly cookies = new Map<string, string>();
 
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
 
   private absorb(res: Response) {
     for (const line of res.headers.getSetCookie()) {
@@ -107,6 +115,7 @@ export class WebClient {
       headers: {
         cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
         ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...this.headers,
         ...headers,
       },
       body,
@@ -135,24 +144,14 @@ export class WebClient {
     return res;
   }
 
-  /** The CSRF token of the form on `path` (visiting it first). */
-  async csrf(path = '/login'): Promise<string> {
-    const page = await this.visit(path);
-    const match = /name="_csrf" value="([^"]+)"/.exec(page.html);
-    if (!match?.[1]) throw new Error(`no CSRF token on ${path} (status ${page.status})`);
-    return match[1];
-  }
-
-  /** Posts a form with this client's CSRF token (unless one is given), without following. */
-  async post(path: string, fields: Record<string, string>, options: { csrfFrom?: string } = {}) {
-    const form = new URLSearchParams(fields);
-    if (!('_csrf' in fields)) form.set('_csrf', await this.csrf(options.csrfFrom ?? '/login'));
-    return this.request('POST', path, form);
+  /** Posts a plain form (no token), without following the redirect. */
+  post(path: string, fields: Record<string, string>, headers?: Record<string, string>) {
+    return this.request('POST', path, new URLSearchParams(fields), headers);
   }
 
   /** Posts a form and follows the redirect, returning the page a browser would land on. */
-  async submit(path: string, fields: Record<string, string>, options: { csrfFrom?: string } = {}) {
-    const res = await this.post(path, fields, options);
+  async submit(path: string, fields: Record<string, string>, headers?: Record<string, string>) {
+    const res = await this.post(path, fields, headers);
     return res.status >= 300 && res.status < 400 && res.location ? this.visit(res.location) : res;
   }
 
@@ -161,11 +160,7 @@ export class WebClient {
     password = 'secret',
     email = `${username.replace(/\W/g, '')}@example.com`,
   ) {
-    return this.submit(
-      '/register',
-      { username, email, password, password2: password },
-      { csrfFrom: '/register' },
-    );
+    return this.submit('/register', { username, email, password, password2: password });
   }
 
   async login(username: string, password = 'secret') {

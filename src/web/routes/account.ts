@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { TEXTS } from '../../domain/validation.js';
-import { forbiddenCsrf } from '../errors.js';
-import { field, redirect, requireCsrf } from '../http.js';
-import { isSameSiteNavigation } from '../session.js';
+import { isSameSiteNavigation } from '../cross-origin.js';
+import { field, redirect } from '../http.js';
 
 const REFERENCE = new Set<string>(Object.values(TEXTS));
 
@@ -22,9 +21,6 @@ export function accountRoutes(app: FastifyInstance) {
     const password = field(request.body, 'password');
     const show = (error: string, status: number) =>
       reply.page('login', { title: 'Sign In', error, username }, status);
-    if (!session.csrfValid(request, field(request.body, '_csrf'))) {
-      return show(forbiddenCsrf().message, 403);
-    }
     try {
       const user = await domain.authenticate(username, password);
       await session.signIn(request, reply, user);
@@ -47,9 +43,6 @@ export function accountRoutes(app: FastifyInstance) {
     const email = field(request.body, 'email');
     const show = (error: string, status: number) =>
       reply.page('register', { title: 'Sign Up', error, username, email }, status);
-    if (!session.csrfValid(request, field(request.body, '_csrf'))) {
-      return show(forbiddenCsrf().message, 403);
-    }
     try {
       await domain.register({
         username,
@@ -87,8 +80,7 @@ export function accountRoutes(app: FastifyInstance) {
     });
   });
 
-  app.post('/logout', async (request, reply) => {
-    requireCsrf(request);
-    return logout(request, reply);
-  });
+  // The confirmation's button. Like every POST, refused when a browser sends it from another
+  // origin (cross-origin.ts).
+  app.post('/logout', logout);
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isSameSiteNavigation } from '../cross-origin.js';
 import { HttpError } from '../errors.js';
-import { redirect, requireCsrf, requireUser } from '../http.js';
+import { redirect, requireUser } from '../http.js';
 import { userUrl } from '../render.js';
-import { isSameSiteNavigation } from '../session.js';
 
 type Action = 'follow' | 'unfollow';
 type Request = FastifyRequest<{ Params: { username: string } }>;
@@ -13,9 +13,10 @@ const DONE: Record<Action, (name: string) => string> = {
 };
 
 /**
- * Follow and unfollow. The buttons post a form with a CSRF token. The reference's GET links keep
- * working when the request comes from this site or the user's own address bar; a GET started
- * by another site only gets a page asking to confirm with a button, so it changes nothing.
+ * Follow and unfollow. The buttons post a form, which a browser may only send from our own
+ * pages (cross-origin.ts). The reference's GET links keep working when the request comes from
+ * this site or the user's own address bar; a GET started by another site only gets a page
+ * asking to confirm with a button, so it changes nothing.
  */
 export function followRoutes(app: FastifyInstance) {
   const { domain, webSession: session } = app;
@@ -52,7 +53,6 @@ export function followRoutes(app: FastifyInstance) {
 
     app.post<{ Params: { username: string } }>(`/:username/${action}`, async (request, reply) => {
       requireUser(request);
-      requireCsrf(request);
       return act(action, request, reply);
     });
   }
