@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, type Command } from './command.js';
 import { backupCommand } from './commands/backup.js';
+import { checkCommand } from './commands/check.js';
 import { exportCommand } from './commands/export.js';
 import { flagCommands } from './commands/flag.js';
 import { importCommand } from './commands/import.js';
@@ -27,6 +28,8 @@ export const commands: Command[] = [
   migrateDbCommand,
   // Benchmark data (docs/performance.md).
   seedCommand,
+  // Conformance with the course's contract, of this or any MiniTwit (docs/simulator.md).
+  checkCommand,
 ];
 
 function help(out: (line: string) => void) {

@@ -55,10 +55,10 @@ async function main() {
       await go('/login', 'login');
       await page.fill('#username', 'Ada Lovelace');
       await page.fill('#password', 'wrong');
-      await page.click('button[type=submit]');
+      await page.click('[type=submit]');
       await shot('login-error');
       await page.fill('#password', 'secret');
-      await page.click('button[type=submit]');
+      await page.click('[type=submit]');
       await shot('my-timeline-flash');
       await go(`/${encodeURIComponent('Grace Hopper')}`, 'user-following');
       await go(`/${encodeURIComponent('Margaret Hamilton')}`, 'user-not-following');
@@ -83,5 +83,5 @@ async function main() {
 
 async function submit(page: Page, selector: string, value: string) {
   await page.fill(selector, value);
-  await page.click('button[type=submit]');
+  await page.click('[type=submit]');
 }

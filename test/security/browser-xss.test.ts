@@ -179,7 +179,7 @@ describe('XSS payloads are inert on every page, in a real browser', () => {
     await page.goto(`${server.webUrl}/login`);
     await page.fill('#username', me);
     await page.fill('#password', PASSWORD);
-    await Promise.all([page.waitForURL(`${server.webUrl}/`), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${server.webUrl}/`), page.click('[type=submit]')]);
     await assertInert(page, 'home', ['You were logged in', me]);
     for (const name of XSS_USERNAMES.slice(1)) {
       await page.goto(`${server.webUrl}/${encodeURIComponent(name)}`);
@@ -203,7 +203,7 @@ describe('XSS payloads are inert on every page, in a real browser', () => {
       await page.goto(`${server.webUrl}/login`);
       await page.fill('#username', name);
       await page.fill('#password', 'wrong');
-      await Promise.all([page.waitForLoadState(), page.click('button[type=submit]')]);
+      await Promise.all([page.waitForLoadState(), page.click('[type=submit]')]);
       await assertInert(page, `login-error ${name}`);
       assert.equal(await page.inputValue('#username'), name, 'the typed name is kept as text');
     }
@@ -213,7 +213,7 @@ describe('XSS payloads are inert on every page, in a real browser', () => {
       await page.fill('#email', email);
       await page.fill('#password', 'a');
       await page.fill('#password2', 'b');
-      await Promise.all([page.waitForLoadState(), page.click('button[type=submit]')]);
+      await Promise.all([page.waitForLoadState(), page.click('[type=submit]')]);
       await assertInert(page, `register-error ${email}`, ['The two passwords do not match']);
       assert.equal(await page.inputValue('#email'), email);
     }
