@@ -122,7 +122,7 @@ export const crossOriginProtection = fp<CrossOriginOptions>(
       const refusal = checkCrossOrigin(crossOriginInput(request, trustProxy));
       if (refusal === undefined) return;
       request.log.warn(
-        { ...refusal, method: request.method, url: request.url },
+        { ...refusal, method: request.method, url: request.url, signedIn: request.user !== null },
         'cross-origin request refused',
       );
       const error = crossOriginRefusal();

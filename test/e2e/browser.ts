@@ -75,9 +75,10 @@ export interface ForeignSite {
 
 /**
  * Another site on another loopback address (127.0.0.2: a different site from 127.0.0.1 to the
- * browser), serving one page with the given body.
+ * browser), serving one page with the given body. With `host` 127.0.0.1 it is another origin
+ * of the same site instead (another port: the browser sends SameSite=Lax cookies along).
  */
-export async function startForeignSite(body: string): Promise<ForeignSite> {
+export async function startForeignSite(body: string, host = '127.0.0.2'): Promise<ForeignSite> {
   const server = createServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     response.end(
@@ -86,11 +87,11 @@ export async function startForeignSite(body: string): Promise<ForeignSite> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.2', resolve);
+    server.listen(0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.2:${port}/`,
+    url: `http://${host}:${port}/`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
