@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DEFAULT_SIM_API_AUTH } from '../src/config/config.js';
-import { packageRoot } from '../src/config/paths.js';
+import { courseScenario, packageRoot } from '../src/config/paths.js';
 import { SEED_PASSWORD, seedUsername, userIndexForRank } from '../src/dataops/bulk.js';
 import { openDatabase } from '../src/db/connect.js';
 import { Store } from '../src/db/store.js';
@@ -38,7 +38,7 @@ const SIZES = {
 type Size = keyof typeof SIZES;
 
 const ADMIN = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const SCENARIO = resolve(packageRoot, '../shared/data/minitwit_scenario.csv');
+const SCENARIO = courseScenario;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function admin(query: string) {

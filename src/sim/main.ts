@@ -1,7 +1,7 @@
 // The simulator CLI's logic; src/sim/cli.ts runs it. See USAGE below.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../config/paths.js';
+import { courseScenario } from '../config/paths.js';
 import { checkApi } from './check.js';
 import { COURSE_TIMEOUT_MS } from './http.js';
 import { DEFAULT_READ_MIX, type LoadResult, parseReadMix, runLoad } from './load.js';
@@ -15,7 +15,7 @@ error as UTC-time,host,latest,status|ConnectionError|ReadTimeout,command and a s
 Exits 1 on any error.
 
 options:
-  --scenario FILE     scenario file (default: ../shared/data/minitwit_scenario.csv)
+  --scenario FILE     scenario file (default: course/minitwit_scenario.csv, in this repository)
   --lines N           only the first N lines
   --speed F           F x the scenario's delays; 0 or max = no delays (default: max)
   --concurrency N     requests in flight (default 1); per-user order is kept
@@ -126,9 +126,7 @@ export async function main(argv: string[], { out, err }: Io = stdio): Promise<nu
     }
     const lines = values.lines === undefined ? undefined : number(values.lines, 'lines', 0);
     const result = await runLoad(apiUrl, {
-      scenario: resolve(
-        values.scenario ?? resolve(packageRoot, '../shared/data/minitwit_scenario.csv'),
-      ),
+      scenario: values.scenario === undefined ? courseScenario : resolve(values.scenario),
       lines,
       speed: number(values.speed, 'speed', 0, true),
       concurrency: Math.max(1, Math.floor(number(values.concurrency, 'concurrency', 1))),
