@@ -18,7 +18,7 @@ export interface ChartRow {
 
 export const CHART_FILE = resolve(packageRoot, 'docs/images/bench-ratios.svg');
 
-const escape = (text: string) =>
+const escapeXml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const COLORS: Record<string, string> = { '-': '#6b7280', sqlite: '#2f7d6d', postgres: '#3b5b9a' };
@@ -49,7 +49,7 @@ export function ratioChart(rows: ChartRow[], subtitle: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="16" y="24" font-size="16" font-weight="bold" fill="#111827">MiniTwit throughput as a share of the machine's ceiling</text>`,
-    `<text x="16" y="44" fill="#4b5563">${escape(subtitle)}; requests per second, log scale</text>`,
+    `<text x="16" y="44" fill="#4b5563">${escapeXml(subtitle)}; requests per second, log scale</text>`,
   ];
   for (let tick = 100; tick <= scaleTop; tick *= 10) {
     const x = labelWidth + Math.round(barWidth * logShare(tick, scaleTop));
@@ -69,7 +69,7 @@ export function ratioChart(rows: ChartRow[], subtitle: string): string {
         : `${row.phase} · ${row.database} · ${row.what}`;
     const percent = share >= 0.1 ? (share * 100).toFixed(0) : (share * 100).toFixed(1);
     lines.push(
-      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end" fill="#111827">${escape(label)}</text>`,
+      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end" fill="#111827">${escapeXml(label)}</text>`,
       `<rect x="${labelWidth}" y="${y + 4}" width="${length}" height="${rowHeight - 8}" rx="2" fill="${COLORS[row.database] ?? '#6b7280'}"/>`,
       `<text x="${labelWidth + length + 6}" y="${y + 15}" fill="#374151">${Math.round(row.rps ?? 0).toLocaleString('en')} req/s · ${percent} %</text>`,
     );
@@ -80,7 +80,7 @@ export function ratioChart(rows: ChartRow[], subtitle: string): string {
     const text = name === '-' ? 'ceiling (node:http hello)' : name;
     lines.push(
       `<rect x="${x}" y="${legendY - 10}" width="12" height="12" fill="${color}"/>`,
-      `<text x="${x + 18}" y="${legendY}" fill="#374151">${escape(text)}</text>`,
+      `<text x="${x + 18}" y="${legendY}" fill="#374151">${escapeXml(text)}</text>`,
     );
     x += 40 + text.length * 7;
   }

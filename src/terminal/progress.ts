@@ -196,10 +196,10 @@ class LineDisplay implements ProgressDisplay {
     const meter = new Meter(this.now, phaseOptions.total);
     const head = `${this.options.label}: ${name}`;
     let last = meter.started;
-    let printed = false;
+    let printed: number | undefined;
     let finished = false;
     const print = () => {
-      printed = true;
+      printed = meter.done;
       this.options.err(`${head}: ${describe(meter, unit)}`);
     };
     const phase: Phase = {
@@ -219,8 +219,12 @@ class LineDisplay implements ProgressDisplay {
         if (finished) return;
         finished = true;
         meter.end();
-        // A last line when the phase was long enough to show progress at all.
-        if (printed || meter.elapsed() >= this.everyMs) print();
+        // A last line when the phase was long enough to show progress at all (and the line
+        // printed last does not already say it all).
+        const shown = printed !== undefined;
+        if ((shown && printed !== meter.done) || (!shown && meter.elapsed() >= this.everyMs)) {
+          print();
+        }
         if (this.current === phase) this.current = undefined;
       },
     };
