@@ -5,25 +5,36 @@
  * write no control codes into a pipe.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { packageRoot } from '../../src/config/paths.js';
 import { createTestDatabase, forEachDatabase, type TestDatabase } from '../helpers/databases.js';
 import { missingCommands, needs } from '../helpers/prerequisites.js';
+import { startServer } from '../helpers/server.js';
 
 const BIN = join(packageRoot, 'bin/minitwit.js');
+const run = promisify(execFile);
 
-/** `minitwit <args>` run by bash, so that pipes and redirections are real ones. */
-function shell(command: string) {
-  const run = spawnSync('bash', ['-c', `set -o pipefail; ${command}`], {
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: '' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+/**
+ * A command line run by bash, so that pipes and redirections are real ones. Asynchronous: a
+ * blocked event loop would starve the PostgreSQL half's connection check.
+ */
+async function shell(command: string, env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run('bash', ['-c', `set -o pipefail; ${command}`], {
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: '', ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
 
 const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -36,7 +47,9 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
     database = await createTestDatabase(kind);
     dir = mkdtempSync(join(tmpdir(), 'minitwit-unix-'));
     // Well over a pipe's 64 KiB of messages, so a closed pipe is met while writing.
-    const seed = shell(minitwit(`seed --users 50 --messages 6000 --database ${q(database.url)}`));
+    const seed = await shell(
+      minitwit(`seed --users 50 --messages 6000 --database ${q(database.url)}`),
+    );
     assert.equal(seed.code, 0, seed.stderr);
   });
   after(async () => {
@@ -44,8 +57,8 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('messages | head -3: three lines, exit 0, nothing on stderr', () => {
-    const run = shell(`${minitwit(`messages --database ${q(database.url)}`)} | head -3`);
+  test('messages | head -3: three lines, exit 0, nothing on stderr', async () => {
+    const run = await shell(`${minitwit(`messages --database ${q(database.url)}`)} | head -3`);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, '');
     const lines = run.stdout.trimEnd().split('\n');
@@ -53,25 +66,29 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
     assert.equal(lines[0], 'id,author_id,text,flagged');
   });
 
-  test('messages | wc -l: every message, through a reader slower than the writer', () => {
-    const run = shell(`${minitwit(`messages --database ${q(database.url)}`)} | (sleep 1; wc -l)`);
+  test('messages | wc -l: every message, through a reader slower than the writer', async () => {
+    const run = await shell(
+      `${minitwit(`messages --database ${q(database.url)}`)} | (sleep 1; wc -l)`,
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), '6001');
   });
 
-  test('a closed pipe under other commands is quiet too', () => {
-    const help = shell(`${minitwit('--help')} | head -1`);
+  test('a closed pipe under other commands is quiet too', async () => {
+    const help = await shell(`${minitwit('--help')} | head -1`);
     assert.equal(help.code, 0);
     assert.equal(help.stderr, '');
-    const flagged = shell(`${minitwit(`messages --flagged --database ${q(database.url)}`)} | true`);
+    const flagged = await shell(
+      `${minitwit(`messages --flagged --database ${q(database.url)}`)} | true`,
+    );
     assert.equal(flagged.code, 0, flagged.stderr);
     assert.equal(flagged.stderr, '');
   });
 
-  test('export draws a live bar on a terminal and writes no control codes into a pipe', (t) => {
+  test('export draws a live bar on a terminal and writes no control codes into a pipe', async (t) => {
     if (!needs(t, 'script (util-linux)', missingCommands(['script']))) return;
     const file = join(dir, `${kind}.jsonl.gz`);
-    const tty = shell(
+    const tty = await shell(
       `script -qfec ${q(minitwit(`export ${q(file)} --database ${q(database.url)}`))} /dev/null`,
     );
     assert.equal(tty.code, 0, tty.stdout);
@@ -82,13 +99,15 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
     assert.ok(tty.stdout.includes('\u001b['), 'terminal control codes');
     assert.match(tty.stdout, /exported .* to .*\.jsonl\.gz in \d+ ms/);
     rmSync(file);
-    const pipe = shell(`${minitwit(`export ${q(file)} --database ${q(database.url)}`)} 2>&1 | cat`);
+    const pipe = await shell(
+      `${minitwit(`export ${q(file)} --database ${q(database.url)}`)} 2>&1 | cat`,
+    );
     assert.equal(pipe.code, 0, pipe.stdout);
     assert.ok(!pipe.stdout.includes('\u001b') && !pipe.stdout.includes('█'), pipe.stdout);
     assert.match(pipe.stdout, /^exported /m);
     // The import reads the total from the file's header.
     const target = `sqlite:${join(dir, `${kind}-imported.db`)}`;
-    const imported = shell(
+    const imported = await shell(
       `script -qfec ${q(minitwit(`import ${q(file)} --database ${q(target)}`))} /dev/null`,
     );
     assert.equal(imported.code, 0, imported.stdout);
@@ -98,14 +117,14 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
   if (kind === 'postgres') {
     test('a PostgreSQL database that is missing, unreachable or empty is named', async () => {
       const missing = database.url.replace(/\/([^/]+)$/, '/minitwit_no_such_database');
-      const run = shell(minitwit(`messages --database ${q(missing)}`));
+      const run = await shell(minitwit(`messages --database ${q(missing)}`));
       assert.equal(run.code, 1);
       assert.equal(run.stdout, '', 'no CSV header before the error');
       assert.equal(
         run.stderr,
         `minitwit messages: cannot open ${missing}: database "minitwit_no_such_database" does not exist\n`,
       );
-      const closed = shell(minitwit(`flag 1 --database postgres://postgres@127.0.0.1:1/x`));
+      const closed = await shell(minitwit(`flag 1 --database postgres://postgres@127.0.0.1:1/x`));
       assert.equal(closed.code, 1);
       assert.equal(
         closed.stderr,
@@ -113,7 +132,7 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
       );
       const empty = await createTestDatabase('postgres');
       try {
-        const bare = shell(minitwit(`messages --database ${q(empty.url)}`));
+        const bare = await shell(minitwit(`messages --database ${q(empty.url)}`));
         assert.equal(bare.code, 1);
         assert.equal(
           bare.stderr,
@@ -124,7 +143,7 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
       }
     });
   } else {
-    test('a SQLite file that is missing is refused and named, never created', () => {
+    test('a SQLite file that is missing is refused and named, never created', async () => {
       const typo = join(dir, 'typo', 'minitwit.db');
       const url = `sqlite:${typo}`;
       for (const args of [
@@ -136,7 +155,7 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
         `migrate-db --from ${q(url)} --to ${q(`sqlite:${join(dir, 'to.db')}`)}`,
         `migrate-db --unseal --from ${q(url)}`,
       ]) {
-        const run = shell(minitwit(args));
+        const run = await shell(minitwit(args));
         const name = args.split(' ')[0];
         assert.equal(run.code, 1, args);
         assert.equal(run.stdout, '', args);
@@ -150,22 +169,42 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
       }
       assert.equal(existsSync(join(dir, 'typo')), false, 'no folder was made');
       assert.equal(existsSync(join(dir, 'to.db')), false, 'nor the target of a refused move');
-      const viaEnv = spawnSync(process.execPath, [BIN, 'messages'], {
-        encoding: 'utf8',
-        env: { ...process.env, DATABASE_URL: url },
-      });
-      assert.equal(viaEnv.status, 1);
+      const viaEnv = await shell(minitwit('messages'), { DATABASE_URL: url });
+      assert.equal(viaEnv.code, 1);
       assert.match(viaEnv.stderr, /no database at .* \(DATABASE_URL or its default\)/);
       // The commands that create databases still do.
-      const created = shell(minitwit(`migrate --database ${q(url)}`));
+      const created = await shell(minitwit(`migrate --database ${q(url)}`));
       assert.equal(created.code, 0, created.stderr);
       assert.ok(existsSync(typo));
     });
 
-    test('a SQLite file that is empty or not a database is named', () => {
+    test('the simulator draws a live bar on a terminal, and plain output in a pipe', async (t) => {
+      if (!needs(t, 'script (util-linux)', missingCommands(['script']))) return;
+      const server = await startServer('sqlite');
+      try {
+        const sim = `${q(process.execPath)} ${q(join(packageRoot, 'dist/src/sim/cli.js'))} ${q(server.apiUrl)} --lines 300 --timeout 5000`;
+        const tty = await shell(`script -qfec ${q(sim)} /dev/null`);
+        assert.equal(tty.code, 0, tty.stdout);
+        assert.match(
+          tty.stdout,
+          /sim: replay █+ 300 of 300 actions \(100%\), [\d,]+ actions\/s, .* spent ✓/,
+        );
+        assert.match(tty.stdout, /^actions: 300\r?$/m);
+        const pipe = await shell(
+          `${sim.replace('--lines 300', '--lines 50 --namespace again-')} 2>&1 | cat`,
+        );
+        assert.equal(pipe.code, 0, pipe.stdout);
+        assert.ok(!pipe.stdout.includes('\u001b') && !pipe.stdout.includes('█'), pipe.stdout);
+        assert.match(pipe.stdout, /^actions: 50$/m);
+      } finally {
+        await server.close();
+      }
+    });
+
+    test('a SQLite file that is empty or not a database is named', async () => {
       const empty = join(dir, 'empty.db');
       writeFileSync(empty, '');
-      const bare = shell(minitwit(`messages --database ${q(`sqlite:${empty}`)}`));
+      const bare = await shell(minitwit(`messages --database ${q(`sqlite:${empty}`)}`));
       assert.equal(bare.code, 1);
       assert.equal(
         bare.stderr,
@@ -176,7 +215,7 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
         text,
         'not a database, but a long enough text file to be read as one\n'.repeat(20),
       );
-      const wrong = shell(minitwit(`messages --database ${q(`sqlite:${text}`)}`));
+      const wrong = await shell(minitwit(`messages --database ${q(`sqlite:${text}`)}`));
       assert.equal(wrong.code, 1);
       assert.equal(
         wrong.stderr,
