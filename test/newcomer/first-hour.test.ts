@@ -78,11 +78,24 @@ describe('a newcomer on a fresh clone', () => {
   });
 
   test('the clone refers to nothing outside itself', () => {
-    const grep = spawnSync('git', ['grep', '-n', '-e', '../shared', '-e', '/work/shared'], {
-      cwd: checkout,
-      encoding: 'utf8',
-    });
-    const lines = grep.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('.ci/run:'));
+    // Only CI's entry point may know the machine's layout, and these guards name what they look for.
+    const grep = spawnSync(
+      'git',
+      [
+        'grep',
+        '-n',
+        '-e',
+        '../shared',
+        '-e',
+        '/work/shared',
+        '--',
+        '.',
+        ':!.ci/run',
+        ':!test/newcomer',
+      ],
+      { cwd: checkout, encoding: 'utf8' },
+    );
+    const lines = grep.stdout.split('\n').filter((l) => l !== '');
     assert.deepEqual(lines, []);
     assert.ok(existsSync(join(checkout, 'course/minitwit_scenario.csv')));
     assert.ok(existsSync(join(checkout, 'docs/contract.md')));

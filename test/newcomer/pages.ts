@@ -116,11 +116,16 @@ export async function runPage(options: {
     output += `\n[page killed after ${options.timeoutMs} ms]\n`;
     killGroup(child.pid);
   }, options.timeoutMs);
+  // 'exit', not 'close': a server the page left running would hold the pipes open for ever.
   const code = await new Promise<number | null>((resolve) => {
-    child.on('close', (status) => resolve(status));
+    child.on('exit', (status) => resolve(status));
   });
   clearTimeout(timer);
   killGroup(child.pid);
+  await new Promise((resolve) => {
+    child.on('close', resolve);
+    setTimeout(resolve, 5000).unref();
+  });
   if (pgBin) {
     spawnSync(
       'runuser',
