@@ -117,15 +117,14 @@ export async function runPage(options: {
     killGroup(child.pid);
   }, options.timeoutMs);
   // 'exit', not 'close': a server the page left running would hold the pipes open for ever.
+  const closed = new Promise((resolve) => child.on('close', resolve));
   const code = await new Promise<number | null>((resolve) => {
     child.on('exit', (status) => resolve(status));
   });
   clearTimeout(timer);
   killGroup(child.pid);
-  await new Promise((resolve) => {
-    child.on('close', resolve);
-    setTimeout(resolve, 5000).unref();
-  });
+  // The rest of the output, once the leftovers are gone (a few seconds at most).
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
   if (pgBin) {
     spawnSync(
       'runuser',
