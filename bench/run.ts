@@ -1,20 +1,22 @@
 // The benchmark: `npm run bench -- [options]`. Runs everything in ONE run on this machine and
-// prints a table and JSON; `--write` also puts them into docs/performance.md.
+// prints a table and JSON; `--write` also puts them into docs/performance.md and draws the table
+// as docs/images/bench-ratios.svg.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DEFAULT_SIM_API_AUTH } from '../src/config/config.js';
-import { packageRoot } from '../src/config/paths.js';
+import { courseScenario, packageRoot } from '../src/config/paths.js';
 import { SEED_PASSWORD, seedUsername, userIndexForRank } from '../src/dataops/bulk.js';
 import { openDatabase } from '../src/db/connect.js';
 import { Store } from '../src/db/store.js';
 import { runLoad } from '../src/sim/load.js';
 import { readScenario } from '../src/sim/scenario.js';
 import { summarize } from '../src/sim/stats.js';
+import { CHART_FILE, ratioChart } from './chart.js';
 import { peakRssMb, signInHeader, startHello, startMiniTwit } from './server.js';
 import { type WrkResult, writeMixedScript, writePathsScript, wrk } from './wrk.js';
 
@@ -25,7 +27,7 @@ const USAGE = `usage: npm run bench -- [options]
   --sizes LIST        timeline database sizes, among 10k,10m (default 10k,10m; "none" skips)
   --databases LIST    sqlite,postgres (default both)
   --scenario-lines N  replay only the first N scenario lines (default all 25,922)
-  --write             write the results into docs/performance.md
+  --write             write the results into docs/performance.md and docs/images/bench-ratios.svg
 
 Needs wrk and, for postgres, a server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 The 10 M databases are built once (minutes) at data/bench/10m.db and database minitwit_bench_10m.`;
@@ -38,7 +40,7 @@ const SIZES = {
 type Size = keyof typeof SIZES;
 
 const ADMIN = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const SCENARIO = resolve(packageRoot, '../shared/data/minitwit_scenario.csv');
+const SCENARIO = courseScenario;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function admin(query: string) {
@@ -365,6 +367,13 @@ async function main() {
       : '# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n';
     writeFileSync(file, old.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
     log(`wrote ${file}`);
+    // The same table as a picture (docs/performance.md shows it above the table).
+    mkdirSync(dirname(CHART_FILE), { recursive: true });
+    writeFileSync(
+      CHART_FILE,
+      ratioChart(rows, `measured ${started.toISOString().slice(0, 10)}; ${load}`),
+    );
+    log(`wrote ${CHART_FILE}`);
   }
 }
 

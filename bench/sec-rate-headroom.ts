@@ -7,13 +7,14 @@
  *   npm run build && node dist/bench/sec-rate-headroom.js   (LINES=500 COPIES=16 by default)
  */
 import { resolve } from 'node:path';
+import { courseScenario } from '../src/config/paths.js';
 import { SECURITY_DEFAULTS } from '../src/config/security.js';
 import { replay } from '../src/sim/replay.js';
 import { startServer } from '../test/helpers/server.js';
 
 const LINES = Number(process.env.LINES ?? 500);
 const COPIES = Number(process.env.COPIES ?? 16);
-const SCENARIO = resolve(process.env.SCENARIO ?? '../shared/data/minitwit_scenario.csv');
+const SCENARIO = resolve(process.env.SCENARIO ?? courseScenario);
 
 const server = await startServer('sqlite');
 const { apiLimit, apiWindowSeconds } = SECURITY_DEFAULTS;

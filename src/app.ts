@@ -36,6 +36,11 @@ export interface AppOverrides {
   events?: DomainEvents;
 }
 
+/** `url` with a wildcard or loopback address written as localhost, as a person would open it. */
+function openable(url: string): string {
+  return url.replace(/^(https?:\/\/)(0\.0\.0\.0|127\.0\.0\.1|\[::\]|\[::1\])(?=:)/, '$1localhost');
+}
+
 /** Builds the whole MiniTwit (database, domain, both front doors) from a configuration. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger =
@@ -101,10 +106,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         api.listen({ port: config.apiPort, host: config.host }),
         metricsServer?.listen(config.metricsPort, config.metricsHost),
       ]);
-      logger.info(
-        { web: webUrl, api: apiUrl, metrics: metricsUrl, database: database.safeUrl },
-        'MiniTwit is listening',
-      );
+      // One line per door, with a URL a person can open.
+      logger.info({ database: database.safeUrl }, `MiniTwit serves ${database.safeUrl}`);
+      logger.info({ door: 'web', url: webUrl }, `web app on ${openable(webUrl)}`);
+      logger.info({ door: 'api', url: apiUrl }, `simulator API on ${openable(apiUrl)}`);
+      if (metricsUrl) {
+        const url = `${openable(metricsUrl)}/metrics`;
+        logger.info({ door: 'metrics', url: metricsUrl }, `metrics on ${url}`);
+      }
       return { web: webUrl, api: apiUrl, ...(metricsUrl ? { metrics: metricsUrl } : {}) };
     },
     close() {

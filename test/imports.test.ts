@@ -20,7 +20,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   runtime: ['observability', 'db', 'config'],
   web: ['http', 'observability', 'domain', 'db', 'config'],
   api: ['http', 'observability', 'domain', 'db', 'config'],
-  sim: ['config'],
+  sim: ['terminal', 'config'],
+  terminal: [],
   'app.ts': ['web', 'api', 'http', 'observability', 'domain', 'db', 'config'],
   cli: [
     'app.ts',
@@ -29,6 +30,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     'api',
     'http',
     'sim',
+    'terminal',
     'dataops',
     'observability',
     'domain',

@@ -1,5 +1,6 @@
 import type { Env } from '../config/env.js';
-import { resolveDatabaseUrl } from './database.js';
+import { type ProgressDisplay, progressDisplay } from '../terminal/progress.js';
+import { explainDatabaseError, requireExistingDatabase, resolveDatabaseUrl } from './database.js';
 
 /** How an option is given: `--name value` (string) or a bare `--name` (boolean). */
 export interface OptionSpec {
@@ -31,6 +32,13 @@ export interface CommandContext<Values = RawValues> {
   err: (line: string) => void;
   /** The environment DATABASE_URL is read from; process.env when not given. */
   env?: Env;
+  /** A terminal to draw live progress bars on (main.ts: stderr); plain lines through `err` else. */
+  terminal?: NodeJS.WriteStream;
+  /**
+   * Writes result lines as the reader takes them and stops quietly once it has gone (main.ts:
+   * stdout, see output.ts); when absent, each line goes through `out`.
+   */
+  write?: (lines: AsyncIterable<string>) => Promise<void>;
 }
 
 /** What a command's `run` gets: typed option values and the database its flags name. */
@@ -41,6 +49,14 @@ export interface TypedContext<O extends OptionSpecs>
    * file. Read on call, so a command that never touches data is not stopped by a bad one.
    */
   databaseUrl(): string;
+  /**
+   * The run's progress display (made on first use, stopped when the command returns or throws):
+   * live bars on a terminal, periodic lines on `err` otherwise. While it exists, `err` lines are
+   * printed through it, so they never tear a bar.
+   */
+  progress(): ProgressDisplay;
+  /** Result lines with backpressure: `write`, or `out` line by line. */
+  lines(source: AsyncIterable<string>): Promise<void>;
 }
 
 /** One `minitwit <name>` operator command, as main.ts dispatches it. */
@@ -59,13 +75,21 @@ export interface CommandDefinition<O extends OptionSpecs> {
   usage: string;
   /** The command's own options (COMMON_OPTIONS come with every command). */
   options?: O;
+  /**
+   * True for a command that may create the database it names (serve, migrate, seed, import,
+   * import-legacy, restore). For every other one, `databaseUrl()` refuses a SQLite file that does
+   * not exist, naming it, instead of quietly making an empty database.
+   */
+  createsDatabase?: boolean;
   run(context: TypedContext<O>): Promise<number>;
 }
 
 /**
  * Declares a command: its options once, and a `run` that receives their values typed (string
- * options as strings, boolean ones as booleans) and `databaseUrl()`. A value of the wrong kind
- * (possible only when a caller bypasses parseArgs) is an error naming the option.
+ * options as strings, boolean ones as booleans), `databaseUrl()`, `progress()` and `lines()`.
+ * A value of the wrong kind (possible only when a caller bypasses parseArgs) is an error naming
+ * the option. An error from the database the command named is reworded to name it
+ * (explainDatabaseError).
  */
 export function defineCommand<const O extends OptionSpecs = Record<never, never>>(
   definition: CommandDefinition<O>,
@@ -77,14 +101,49 @@ export function defineCommand<const O extends OptionSpecs = Record<never, never>
     summary: definition.summary,
     usage: definition.usage,
     options,
-    run(context) {
+    async run(context) {
       const values = typedValues(specs, context.values);
       const flag = typeof values.database === 'string' ? values.database : undefined;
-      return definition.run({
-        ...context,
-        values: values as OptionValues<O & typeof COMMON_OPTIONS>,
-        databaseUrl: () => resolveDatabaseUrl(flag, context.env ?? process.env),
-      });
+      let display: ProgressDisplay | undefined;
+      let url: string | undefined;
+      const err = (line: string) => (display ? display.log(line) : context.err(line));
+      // Results come after progress: the display ends (its last lines stay) before the first.
+      const out = (line: string) => {
+        display?.stop();
+        display = undefined;
+        context.out(line);
+      };
+      try {
+        return await definition.run({
+          ...context,
+          out,
+          err,
+          values: values as OptionValues<O & typeof COMMON_OPTIONS>,
+          databaseUrl: () => {
+            url = resolveDatabaseUrl(flag, context.env ?? process.env);
+            if (!definition.createsDatabase) {
+              requireExistingDatabase(url, flag ? '--database' : 'DATABASE_URL or its default');
+            }
+            return url;
+          },
+          progress: () => {
+            display ??= progressDisplay({
+              label: definition.name,
+              err: context.err,
+              terminal: context.terminal,
+            });
+            return display;
+          },
+          lines: async (source) => {
+            if (context.write) return context.write(source);
+            for await (const line of source) context.out(line);
+          },
+        });
+      } catch (error) {
+        throw url === undefined ? error : explainDatabaseError(error, url);
+      } finally {
+        display?.stop();
+      }
     },
   };
 }

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { checkDatabaseUrl, databaseUrlFrom } from '../config/config.js';
 import type { Env } from '../config/env.js';
+import { redactUrl, sqlitePath } from '../db/connect.js';
 
 /**
  * The database an operator command works on: `flag` (--database) when given, else DATABASE_URL,
@@ -9,4 +11,65 @@ import type { Env } from '../config/env.js';
  */
 export function resolveDatabaseUrl(flag: string | undefined, env: Env = process.env): string {
   return flag ? checkDatabaseUrl(flag, '--database') : databaseUrlFrom(env);
+}
+
+/**
+ * `url` when it names a database that exists; for a SQLite file that does not, an Error naming
+ * the file and `source` (where the URL came from), instead of a new empty database made by
+ * mistake. Only the commands that create databases (serve, migrate, seed, import, import-legacy,
+ * restore, migrate-db --to) skip this. A PostgreSQL database is checked when it is opened.
+ */
+export function requireExistingDatabase(url: string, source: string): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const path = sqlitePath(url);
+  if (path === ':memory:' || existsSync(path)) return url;
+  throw new Error(
+    `no database at ${path} (${source}): check the path; \`minitwit migrate\` creates a new one`,
+  );
+}
+
+/** Error codes that mean the database named by a URL could not be reached or opened. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '3D000', // PostgreSQL: no such database
+  '28P01', // PostgreSQL: wrong password
+  '28000', // PostgreSQL: no such role, or refused by pg_hba.conf
+  'SQLITE_CANTOPEN',
+  'SQLITE_NOTADB',
+]);
+
+/** The text of an error, even of an AggregateError whose own message is empty. */
+export function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.message) return error.message;
+  const inner = (error as AggregateError).errors;
+  if (Array.isArray(inner) && inner.length > 0) return errorText(inner[0]);
+  return (error as NodeJS.ErrnoException).code ?? error.name;
+}
+
+/**
+ * `error` reworded for the operator when it came from the database at `url`: one that cannot be
+ * reached or opened is named, and one without MiniTwit's tables says to run `minitwit migrate`.
+ * Anything else is returned unchanged.
+ */
+export function explainDatabaseError(error: unknown, url: string): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const text = errorText(error);
+  const where = redactUrl(url);
+  if ((typeof code === 'string' && UNREACHABLE.has(code)) || error instanceof AggregateError) {
+    return new Error(`cannot open ${where}: ${text}`, { cause: error });
+  }
+  if (code === '42P01' || /^no such table: /.test(text)) {
+    return new Error(
+      `${where} has no MiniTwit tables (${text}): run \`minitwit migrate\` on it first`,
+      { cause: error },
+    );
+  }
+  return error;
 }

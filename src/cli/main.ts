@@ -12,6 +12,8 @@ import { migrateDbCommand } from './commands/migrate-db.js';
 import { restoreCommand } from './commands/restore.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
+import { errorText } from './database.js';
+import { Output } from './output.js';
 
 /** Every operator command; later features add theirs here. */
 export const commands: Command[] = [
@@ -39,9 +41,12 @@ function help(out: (line: string) => void) {
   out('Run `minitwit <command> --help` for its usage.');
 }
 
+const stdout = new Output(process.stdout);
+const stderr = new Output(process.stderr);
+
 export async function main(argv: string[]): Promise<number> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  const err = (line: string) => process.stderr.write(`${line}\n`);
+  const out = (line: string) => stdout.line(line);
+  const err = (line: string) => stderr.line(line);
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     help(out);
@@ -63,12 +68,24 @@ export async function main(argv: string[]): Promise<number> {
       out(`usage: ${command.usage}\n\n${command.summary}`);
       return 0;
     }
-    return await command.run({ values, positionals, out, err });
+    return await command.run({
+      values,
+      positionals,
+      out,
+      err,
+      terminal: process.stderr,
+      write: (lines) => stdout.lines(lines),
+    });
   } catch (error) {
-    err(`minitwit ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    err(`minitwit ${name}: ${errorText(error)}`);
     return 1;
   }
 }
 
-const code = await main(process.argv.slice(2));
+let code = await main(process.argv.slice(2));
+if (stdout.failure) {
+  stderr.line(`minitwit: cannot write the output: ${stdout.failure.message}`);
+  code = 1;
+}
+// A reader that went away (`| head`) ends the output early; that is not a failure.
 process.exitCode = code;

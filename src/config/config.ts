@@ -25,7 +25,7 @@ export interface Config {
   /** The exact `Authorization` header value the simulator API accepts. */
   simApiAuth: string;
   logLevel: string;
-  /** Human-readable logs instead of JSON lines. */
+  /** Human-readable logs instead of JSON lines (default: in a terminal, outside production). */
   logPretty: boolean;
   /** Serve /metrics, /healthz and /readyz on their own port, and count requests and queries. */
   metricsEnabled: boolean;
@@ -72,10 +72,15 @@ export function databaseUrlFrom(env: Env = process.env): string {
 }
 
 /**
- * Reads every server setting from `env` (process.env by default). Throws ConfigError naming the
- * first variable that is set to something unusable. Documented in the README's table.
+ * Reads every server setting from `env` (process.env by default). `stdoutIsTty` (whether standard
+ * output is a terminal) chooses readable logs over JSON unless LOG_PRETTY says otherwise. Throws
+ * ConfigError naming the first variable that is set to something unusable. Documented in the
+ * README's table.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(
+  env: Env = process.env,
+  { stdoutIsTty = process.stdout.isTTY === true } = {},
+): Config {
   const production = env.NODE_ENV === 'production';
   const secret = env.SESSION_SECRET ?? '';
   if (secret !== '' && secret.length < 32) {
@@ -93,7 +98,12 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: flag(env, 'TRUST_PROXY', false),
     simApiAuth: env.SIM_API_AUTH || DEFAULT_SIM_API_AUTH,
     logLevel: env.LOG_LEVEL || 'info',
-    logPretty: flag(env, 'LOG_PRETTY', env.NODE_ENV === 'development'),
+    // Readable lines for a person at a terminal; JSON for collectors, pipes and production.
+    logPretty: flag(
+      env,
+      'LOG_PRETTY',
+      env.NODE_ENV === 'development' || (stdoutIsTty && !production),
+    ),
     metricsEnabled: flag(env, 'METRICS_ENABLED', true),
     metricsPort: integer(env, 'METRICS_PORT', 9464),
     metricsHost: env.METRICS_HOST || env.HOST || '0.0.0.0',

@@ -10,15 +10,18 @@ import {
   type Manifest,
   manifestPath,
   readManifest,
+  rowsInFile,
   rowsOfFile,
   withDatabase,
 } from './load.js';
 import { pgDump, pgToolsAvailable, readPgDump } from './pgdump.js';
 import { readPortable, writePortable } from './portable.js';
-import { type Log, silent } from './reporting.js';
+import { type Log, noProgress, type ProgressSink, silent, totalOf } from './reporting.js';
 import { sqliteIntegrity, sqliteOnlineBackup } from './sqlite-backup.js';
 import {
   type AnyDb,
+  countAll,
+  counted,
   openSqliteReadonly,
   type RowSource,
   readDatabase,
@@ -34,9 +37,9 @@ function stamp(date: Date) {
   return date.toISOString().replace(/[-:]/g, '').replace('.', '');
 }
 
-async function summaryOf(source: RowSource): Promise<Summary> {
+async function summaryOf(source: RowSource, onRows?: (rows: number) => void): Promise<Summary> {
   const builder = new SummaryBuilder();
-  for await (const batch of source) builder.add(batch.table, batch.rows);
+  for await (const batch of counted(source, onRows)) builder.add(batch.table, batch.rows);
   return builder.get();
 }
 
@@ -74,6 +77,8 @@ export interface BackupOptions {
   keep?: number;
   /** Lines for the operator (such as a fallback to the portable format). */
   log?: Log;
+  /** The phases: `copy` (or `pg_dump`, `export`), `check` (SQLite), `verify` (rows read back). */
+  progress?: ProgressSink;
 }
 
 /**
@@ -84,6 +89,7 @@ export interface BackupOptions {
  */
 export async function takeBackup(options: BackupOptions): Promise<BackupResult> {
   const log = options.log ?? silent;
+  const progress = options.progress ?? noProgress;
   const handle = openDatabase(options.url, { poolMax: 4 });
   const started = performance.now();
   const created = new Date();
@@ -109,24 +115,49 @@ export async function takeBackup(options: BackupOptions): Promise<BackupResult> 
   let tables: Summary;
   try {
     if (format === 'sqlite') {
-      await sqliteOnlineBackup(sqlitePath(options.url), file);
+      // One step, so one snapshot: the copy cannot report pages as it goes.
+      const copyPhase = progress.phase('copy', { unit: 'pages' });
+      const { totalPages } = await sqliteOnlineBackup(sqlitePath(options.url), file);
+      copyPhase.setTotal(totalPages);
+      copyPhase.set(totalPages);
+      copyPhase.finish();
+      const checkPhase = progress.phase('check');
       const integrity = sqliteIntegrity(file);
+      checkPhase.finish();
       if (integrity !== 'ok') throw new Error(`the backup fails SQLite's check: ${integrity}`);
       const copy = openSqliteReadonly(file);
       try {
-        tables = await summarize(copy.db, 'sqlite');
+        const verify = progress.phase('verify', { total: totalOf(await countAll(copy.db)) });
+        tables = await summarize(copy.db, 'sqlite', (n) => verify.add(n));
+        verify.finish();
       } finally {
         await copy.close();
       }
     } else if (format === 'pgdump') {
+      // Counted before the dump's own snapshot: close to what it holds, for progress only.
+      const total = totalOf(await countAll(handle.db));
+      const dumpPhase = progress.phase('pg_dump');
       await pgDump(options.url, file);
+      dumpPhase.finish();
       // Read the dump back: proves it restores, and counts what it holds.
-      tables = await summaryOf(readPgDump(file));
+      const verify = progress.phase('verify', { total });
+      tables = await summaryOf(readPgDump(file), (n) => verify.add(n));
+      verify.finish();
     } else {
-      await withSnapshot(handle.db, handle.dialect, (snapshot: AnyDb) =>
-        writePortable(readDatabase(snapshot), file, { source: handle.dialect }),
-      );
-      tables = await summaryOf(readPortable(file));
+      const rows = await withSnapshot(handle.db, handle.dialect, async (snapshot: AnyDb) => {
+        const counts = await countAll(snapshot);
+        const phase = progress.phase('export', { total: totalOf(counts) });
+        await writePortable(
+          counted(readDatabase(snapshot), (n) => phase.add(n)),
+          file,
+          { source: handle.dialect, rows: counts },
+        );
+        phase.finish();
+        return totalOf(counts);
+      });
+      const verify = progress.phase('verify', { total: rows });
+      tables = await summaryOf(readPortable(file), (n) => verify.add(n));
+      verify.finish();
     }
   } catch (error) {
     rmSync(file, { force: true });
@@ -168,10 +199,12 @@ export async function restoreBackup(options: LoadFileOptions): Promise<RestoreRe
   const manifest = readManifest(file);
   if (!manifest)
     options.log(`no manifest next to ${file}: the result is checked against the file only`);
+  const total = await rowsInFile(file, format, manifest);
   return withDatabase(options.url, async (target) => {
     const loaded = await loadInto(target, rowsOfFile(file, format), {
       ...options,
       expected: manifest?.tables,
+      total,
     });
     return { target: target.safeUrl, loaded, manifest };
   });

@@ -1,9 +1,10 @@
-import { type LoadFileOptions, loadInto, rowsOfFile, withDatabase } from './load.js';
+import { type LoadFileOptions, loadInto, rowsInFile, rowsOfFile, withDatabase } from './load.js';
 import { writePortable } from './portable.js';
-import { noProgress, type ProgressSink } from './reporting.js';
+import { noProgress, type ProgressSink, totalOf } from './reporting.js';
 import {
   type AnyDb,
-  type RowSource,
+  countAll,
+  counted,
   readDatabase,
   type Summary,
   withSnapshot,
@@ -14,7 +15,7 @@ export interface ExportOptions {
   url: string;
   /** The gzip JSON Lines file to write (portable.ts describes the format). */
   file: string;
-  /** Rows as they are read. */
+  /** The `export` phase: rows as they are written, out of the rows the snapshot holds. */
   progress?: ProgressSink;
 }
 
@@ -28,23 +29,20 @@ export async function exportDatabase(
 ): Promise<{ source: string; summary: Summary }> {
   const progress = options.progress ?? noProgress;
   return withDatabase(options.url, async (handle) => {
-    progress.start?.();
-    const summary = await withSnapshot(handle.db, handle.dialect, (snapshot: AnyDb) =>
-      writePortable(counted(readDatabase(snapshot), progress), options.file, {
-        source: handle.dialect,
-      }),
-    );
-    progress.finish();
+    const summary = await withSnapshot(handle.db, handle.dialect, async (snapshot: AnyDb) => {
+      // Counted inside the snapshot: the total is exactly what the file will hold.
+      const rows = await countAll(snapshot);
+      const phase = progress.phase('export', { total: totalOf(rows) });
+      const written = await writePortable(
+        counted(readDatabase(snapshot), (n) => phase.add(n)),
+        options.file,
+        { source: handle.dialect, rows },
+      );
+      phase.finish();
+      return written;
+    });
     return { source: handle.safeUrl, summary };
   });
-}
-
-/** `source` unchanged, telling `progress` about each batch as it passes. */
-async function* counted(source: RowSource, progress: ProgressSink): RowSource {
-  for await (const batch of source) {
-    progress.add(batch.rows.length);
-    yield batch;
-  }
 }
 
 /**
@@ -55,8 +53,12 @@ async function* counted(source: RowSource, progress: ProgressSink): RowSource {
 export async function importPortable(
   options: LoadFileOptions,
 ): Promise<{ target: string; loaded: Summary }> {
+  const total = await rowsInFile(options.file, 'portable');
   return withDatabase(options.url, async (target) => {
-    const loaded = await loadInto(target, rowsOfFile(options.file, 'portable'), options);
+    const loaded = await loadInto(target, rowsOfFile(options.file, 'portable'), {
+      ...options,
+      total,
+    });
     return { target: target.safeUrl, loaded };
   });
 }

@@ -192,7 +192,16 @@ export function readLegacy(path: string, latest?: number) {
       yield { table: 'settings', rows: [{ name: 'latest', value: latest }] };
   }
 
-  return { source: source(), report, close: () => db.destroy() };
+  /** Rows in the file's three tables (before duplicates are dropped): a total for progress. */
+  const rows = () =>
+    (
+      raw
+        .prepare(
+          'select (select count(*) from user) + (select count(*) from message) + (select count(*) from follower) as n',
+        )
+        .get() as { n: number }
+    ).n;
+  return { source: source(), report, rows, close: () => db.destroy() };
 }
 
 /**
@@ -240,7 +249,7 @@ export async function importLegacy(options: LegacyImportOptions): Promise<Legacy
   const legacy = readLegacy(file, latest);
   try {
     return await withDatabase(options.url, async (target) => {
-      const loaded = await loadInto(target, legacy.source, options);
+      const loaded = await loadInto(target, legacy.source, { ...options, total: legacy.rows() });
       return { target: target.safeUrl, loaded, report: legacy.report, latest };
     });
   } finally {

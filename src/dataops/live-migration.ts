@@ -26,6 +26,8 @@ export type MigrationPhase = 'bulk' | 'catch-up' | 'final';
 export interface MigrationEvents {
   /** Rows copied so far in a phase, for progress output. */
   rows?(phase: MigrationPhase, table: TableName, rows: number): void;
+  /** Rows of the source compared in the full verification after the switch, for progress. */
+  verified?(table: TableName, rows: number): void;
   /** A finished pass: how many rows it moved and how long it took. */
   pass?(phase: MigrationPhase, rows: number, ms: number): void | Promise<void>;
   /** Free-form lines for the operator. */
@@ -62,10 +64,12 @@ async function checksum(
   db: AnyDb,
   table: TableName,
   range: { after?: number; upTo?: number } = {},
+  onRows?: (rows: number) => void,
 ): Promise<string> {
   const sum = new TableChecksum(table);
   for await (const rows of readTable(db, table, { ...range, batch: 5000 })) {
     for (const row of rows) sum.add(row);
+    onRows?.(rows.length);
   }
   return `${sum.count}:${sum.hex}`;
 }
@@ -272,7 +276,10 @@ export async function migrateLive(options: LiveMigrationOptions): Promise<LiveMi
       ready = true;
       await options.onReady?.();
       for (const table of TABLES) {
-        const [a, b] = await Promise.all([checksum(from.db, table), checksum(snapshot, table)]);
+        const [a, b] = await Promise.all([
+          checksum(from.db, table, {}, (n) => events.verified?.(table, n)),
+          checksum(snapshot, table),
+        ]);
         if (a !== b) {
           throw new MigrationVerificationError(
             `after the switch: ${table} differs from the source (${a} vs ${b}); the source is sealed and unchanged, compare and repair before going on`,

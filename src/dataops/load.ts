@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { type DatabaseHandle, openDatabase } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
 import { readPgDump } from './pgdump.js';
-import { readPortable } from './portable.js';
-import { type Log, noProgress, type ProgressSink } from './reporting.js';
+import { readPortable, readPortableHeader } from './portable.js';
+import { type Log, noProgress, type ProgressSink, totalOf } from './reporting.js';
 import {
   compareSummaries,
   countAll,
@@ -69,6 +69,35 @@ export async function* rowsOfFile(file: string, format: BackupFormat): RowSource
   }
 }
 
+/**
+ * The rows `file` holds, when that is cheap to know before reading it: from its manifest, a
+ * SQLite file's counts, or a portable file's header; undefined otherwise (progress then shows
+ * no total).
+ */
+export async function rowsInFile(
+  file: string,
+  format: BackupFormat,
+  manifest?: Manifest,
+): Promise<number | undefined> {
+  if (manifest) return TABLES.reduce((n, t) => n + (manifest.tables[t]?.rows ?? 0), 0);
+  if (!existsSync(file)) return undefined;
+  if (format === 'portable') {
+    const rows = (await readPortableHeader(file))?.rows;
+    return rows ? totalOf(rows) : undefined;
+  }
+  if (format === 'sqlite') {
+    const source = openSqliteReadonly(file);
+    try {
+      return totalOf(await countAll(source.db));
+    } catch {
+      return undefined;
+    } finally {
+      await source.close();
+    }
+  }
+  return undefined;
+}
+
 export function readManifest(file: string): Manifest | undefined {
   const path = manifestPath(file);
   if (!existsSync(path)) return undefined;
@@ -126,14 +155,16 @@ export interface LoadOptions {
   force?: boolean;
   /** Lines for the operator. */
   log: Log;
-  /** Rows as they are written (with the total when `expected` gives it). */
+  /** The `load` phase: rows as they are written (with the total when known). */
   progress?: ProgressSink;
   /** The summary the rows must match (a backup's manifest), besides what was read. */
   expected?: Summary;
+  /** The rows the source holds, when known without `expected` (for progress only). */
+  total?: number;
 }
 
 /** What every load of a file into a database takes (restore, import, import-legacy). */
-export interface LoadFileOptions extends Omit<LoadOptions, 'expected'> {
+export interface LoadFileOptions extends Omit<LoadOptions, 'expected' | 'total'> {
   /** The file to load. */
   file: string;
   /** The database to load it into: `sqlite:…` or `postgres://…`. */
@@ -153,12 +184,12 @@ export async function loadInto(
   options: LoadOptions,
 ): Promise<Summary> {
   await prepareTarget(target, { force: options.force === true, log: options.log });
-  const progress = options.progress ?? noProgress;
   const expected = options.expected;
-  progress.start?.(expected && TABLES.reduce((n, t) => n + (expected[t]?.rows ?? 0), 0));
+  const total = expected ? TABLES.reduce((n, t) => n + (expected[t]?.rows ?? 0), 0) : options.total;
+  const phase = (options.progress ?? noProgress).phase('load', { total });
   try {
-    const loaded = await loadRows(target.db, target.dialect, source, (_t, n) => progress.add(n));
-    progress.finish();
+    const loaded = await loadRows(target.db, target.dialect, source, (_t, n) => phase.add(n));
+    phase.finish();
     const problems = [
       ...(expected ? compareSummaries(expected, loaded) : []),
       ...compareSummaries(loaded, await summarize(target.db, target.dialect)),

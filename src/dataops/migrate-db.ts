@@ -3,9 +3,16 @@ import { pendingMigrations } from '../db/migrations.js';
 import { removeChangeLog } from './changelog.js';
 import { type LiveMigrationResult, migrateLive } from './live-migration.js';
 import { prepareTarget, withDatabase } from './load.js';
-import { type Log, noProgress, type ProgressSink, silent } from './reporting.js';
+import {
+  type Log,
+  noProgress,
+  type PhaseProgress,
+  type ProgressSink,
+  silent,
+  totalOf,
+} from './reporting.js';
 import { unseal } from './seal.js';
-import { countAll, TABLES } from './transfer.js';
+import { countAll } from './transfer.js';
 
 export interface MigrateDbOptions {
   /** The live database to copy: `sqlite:…` or `postgres://…`. */
@@ -16,7 +23,7 @@ export interface MigrateDbOptions {
   force?: boolean;
   /** Lines for the operator: each pass, notes of the migration. */
   log?: Log;
-  /** Rows of the bulk copy (the first, longest pass), with the total. */
+  /** The phases with rows: `bulk copy` (the first, longest pass) and `verify` (after READY). */
   progress?: ProgressSink;
   /** Called the moment the target is complete and verified (the switch can happen). */
   onReady?: () => void | Promise<void>;
@@ -29,7 +36,7 @@ export interface MigrateDbOptions {
  */
 export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMigrationResult> {
   const log = options.log ?? silent;
-  const bulk = options.progress ?? noProgress;
+  const progress = options.progress ?? noProgress;
   if (options.from === options.to) throw new Error('--from and --to name the same database');
   const from = openDatabase(options.from, { poolMax: 4 });
   const to = openDatabase(options.to, { poolMax: 4 });
@@ -41,9 +48,10 @@ export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMi
       );
     }
     await prepareTarget(to, { force: options.force === true, log, noun: 'the target' });
-    const totals = await countAll(from.db);
-    bulk.start?.(TABLES.reduce((n, t) => n + totals[t], 0));
-    return await migrateLive({
+    const total = totalOf(await countAll(from.db));
+    const bulk = progress.phase('bulk copy', { total });
+    let verify: PhaseProgress | undefined;
+    const result = await migrateLive({
       from,
       to,
       onReady: options.onReady,
@@ -55,9 +63,16 @@ export async function migrateDatabase(options: MigrateDbOptions): Promise<LiveMi
           if (phase === 'bulk') bulk.finish();
           log(`${phase} pass: ${rows} rows in ${Math.round(ms)} ms`);
         },
+        verified: (_table, rows) => {
+          // Rows of the source compared with the target after the switch: about the total.
+          verify ??= progress.phase('verify', { total });
+          verify.add(rows);
+        },
         note: log,
       },
     });
+    verify?.finish();
+    return result;
   } finally {
     await from.close();
     await to.close();

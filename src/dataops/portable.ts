@@ -31,13 +31,15 @@ export interface PortableHeader {
   version: number;
   created: string;
   source: string;
+  /** Rows of each table in the file, when the writer counted them first (readers' progress). */
+  rows?: Record<string, number>;
 }
 
 /** Streams `source` into a gzip JSON Lines file; returns the summary written in its last line. */
 export async function writePortable(
   source: RowSource,
   path: string,
-  meta: { source: string },
+  meta: { source: string; rows?: Record<string, number> },
 ): Promise<Summary> {
   const gzip = createGzip({ level: 6 });
   const done = pipeline(gzip, createWriteStream(path));
@@ -51,6 +53,7 @@ export async function writePortable(
       version: VERSION,
       created: new Date().toISOString(),
       source: meta.source,
+      ...(meta.rows ? { rows: meta.rows } : {}),
     };
     await write(header);
     for await (const batch of source) {
@@ -70,6 +73,25 @@ export async function writePortable(
 }
 
 export class PortableFormatError extends Error {}
+
+/** The first line of a portable file, or undefined when it cannot be read as one. */
+export async function readPortableHeader(path: string): Promise<PortableHeader | undefined> {
+  const input = createInterface({
+    input: createReadStream(path).pipe(createGunzip()),
+    crlfDelay: Infinity,
+  });
+  try {
+    for await (const line of input) {
+      const value = JSON.parse(line) as PortableHeader;
+      return value.format === FORMAT ? value : undefined;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    input.close();
+  }
+}
 
 /**
  * Reads a portable file as batches, checking the header, the table order, every row, and at the

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { prettyDestination } from './pretty-log.js';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -27,26 +27,51 @@ export interface LoggerOptions {
   level: string;
   /** Where lines go; by default an asynchronous writer on standard output. */
   destination?: pino.DestinationStream;
-  /** Short human-readable lines on standard output instead of JSON (development). */
+  /**
+   * Readable lines instead of JSON (a person at a terminal): pino-pretty, one line per entry,
+   * `12:00:01.123 INFO: [api] request method=GET …`; colours when standard output is a terminal.
+   */
   pretty?: boolean;
 }
 
 /**
+ * The readable form of log lines, written to `destination` (standard output by default): the
+ * time, the level, the door in brackets, the message, then the other fields on the same line.
+ */
+export function prettyStream(destination: number | NodeJS.WritableStream = 1) {
+  return pretty({
+    destination,
+    sync: true,
+    colorize: destination === 1 && process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    // The door is in the message's head; a start-up line's URL and database are in its text.
+    ignore: 'pid,hostname,service,door,url,database',
+    messageFormat: '{if door}[{door}] {end}{msg}',
+    singleLine: true,
+  });
+}
+
+/** Fastify announces every address it listens on (three lines a port on this host); app.listen says it once per door. */
+function dropListenAnnouncements(this: pino.Logger, args: unknown[], method: pino.LogFn) {
+  if (typeof args[0] === 'string' && args[0].startsWith('Server listening at ')) return;
+  method.apply(this, args as Parameters<pino.LogFn>);
+}
+
+/**
  * JSON lines through an asynchronous destination: a synchronous write per request halved
- * hello-world throughput here.
+ * hello-world throughput here. `pretty` writes readable lines instead (see prettyStream).
  */
 export function createLogger(options: LoggerOptions): Logger {
   const destination =
     options.destination ??
-    (options.pretty
-      ? prettyDestination()
-      : pino.destination({ dest: 1, sync: false, minLength: 0 }));
+    (options.pretty ? prettyStream() : pino.destination({ dest: 1, sync: false, minLength: 0 }));
   return pino(
     {
       level: options.level,
       base: { service: 'minitwit' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: { logMethod: dropListenAnnouncements },
     },
     destination,
   );

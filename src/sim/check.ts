@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Outcome, type SendOptions, send } from './http.js';
 
-/** One contract rule (../shared/spec/contract.md §3) and whether the server kept it. */
+/** One contract rule (docs/contract.md §3) and whether the server kept it. */
 export interface CheckResult {
   rule: string;
   pass: boolean;

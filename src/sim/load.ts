@@ -26,6 +26,8 @@ export interface LoadOptions extends SendOptions {
   /** The web app's base URL, needed for the web reads. */
   webUrl?: string | undefined;
   onError?: (line: string) => void;
+  /** After each scenario action answered (or failed), with the count so far. */
+  onAction?: (actions: number) => void;
 }
 
 export interface KindResult {
@@ -189,6 +191,7 @@ export async function runLoad(apiUrl: string, options: LoadOptions): Promise<Loa
     const outcome = await send(apiUrl, request.method, request.path, request.body, options);
     result.actions++;
     result.actionLatencies.push(outcome.ms);
+    options.onAction?.(result.actions);
     if (!(outcome.kind === 'status' && request.accepted.includes(outcome.status))) {
       fail(action.id, outcome, action.command);
     }

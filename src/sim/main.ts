@@ -1,10 +1,12 @@
 // The simulator CLI's logic; src/sim/cli.ts runs it. See USAGE below.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../config/paths.js';
+import { courseScenario } from '../config/paths.js';
+import { progressDisplay } from '../terminal/progress.js';
 import { checkApi } from './check.js';
 import { COURSE_TIMEOUT_MS } from './http.js';
 import { DEFAULT_READ_MIX, type LoadResult, parseReadMix, runLoad } from './load.js';
+import { countActions } from './scenario.js';
 import { latencyLine, summarize } from './stats.js';
 
 export const USAGE = `usage: npm run sim -- <api-url> [options]
@@ -15,7 +17,7 @@ error as UTC-time,host,latest,status|ConnectionError|ReadTimeout,command and a s
 Exits 1 on any error.
 
 options:
-  --scenario FILE     scenario file (default: ../shared/data/minitwit_scenario.csv)
+  --scenario FILE     scenario file (default: course/minitwit_scenario.csv, in this repository)
   --lines N           only the first N lines
   --speed F           F x the scenario's delays; 0 or max = no delays (default: max)
   --concurrency N     requests in flight (default 1); per-user order is kept
@@ -72,14 +74,17 @@ export function printSummary(result: LoadResult, out: (line: string) => void) {
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** A terminal for a live progress bar (stderr); progress lines go to `err` otherwise. */
+  terminal?: NodeJS.WriteStream;
 }
 
 const stdio: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  terminal: process.stderr,
 };
 
-export async function main(argv: string[], { out, err }: Io = stdio): Promise<number> {
+export async function main(argv: string[], { out, err, terminal }: Io = stdio): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   const parse = () =>
     parseArgs({
@@ -125,21 +130,35 @@ export async function main(argv: string[], { out, err }: Io = stdio): Promise<nu
       return failed === 0 ? 0 : 1;
     }
     const lines = values.lines === undefined ? undefined : number(values.lines, 'lines', 0);
-    const result = await runLoad(apiUrl, {
-      scenario: resolve(
-        values.scenario ?? resolve(packageRoot, '../shared/data/minitwit_scenario.csv'),
-      ),
-      lines,
-      speed: number(values.speed, 'speed', 0, true),
-      concurrency: Math.max(1, Math.floor(number(values.concurrency, 'concurrency', 1))),
-      copies: Math.max(1, Math.floor(number(values.copies, 'copies', 1))),
-      namespace: values.namespace,
-      reads: number(values.reads, 'reads', 0),
-      readMix: values['read-mix'] ? parseReadMix(values['read-mix']) : DEFAULT_READ_MIX,
-      webUrl: values.web,
-      timeoutMs,
-      onError: out,
-    });
+    const scenario = values.scenario === undefined ? courseScenario : resolve(values.scenario);
+    const copies = Math.max(1, Math.floor(number(values.copies, 'copies', 1)));
+    const total = copies * (await countActions(scenario, { lines }));
+    // Progress on stderr: a live bar in a terminal, a line every 10 s elsewhere. The course's
+    // error lines still go to stdout (above the bar in a terminal).
+    const display = progressDisplay({ label: 'sim', err, terminal, everyMs: 10_000 });
+    const replaying = display.phase('replay', { total, unit: 'actions' });
+    const onError =
+      terminal?.isTTY && process.stdout.isTTY ? (line: string) => display.log(line) : out;
+    let result: LoadResult;
+    try {
+      result = await runLoad(apiUrl, {
+        scenario,
+        lines,
+        speed: number(values.speed, 'speed', 0, true),
+        concurrency: Math.max(1, Math.floor(number(values.concurrency, 'concurrency', 1))),
+        copies,
+        namespace: values.namespace,
+        reads: number(values.reads, 'reads', 0),
+        readMix: values['read-mix'] ? parseReadMix(values['read-mix']) : DEFAULT_READ_MIX,
+        webUrl: values.web,
+        timeoutMs,
+        onError,
+        onAction: (n) => replaying.set(n),
+      });
+      replaying.finish();
+    } finally {
+      display.stop();
+    }
     printSummary(result, out);
     if (values.json) {
       const { actionLatencies, readLatencies, ...rest } = result;

@@ -39,6 +39,13 @@ export function parseScenarioLine(line: string): Action | undefined {
   return action;
 }
 
+/** How many actions the scenario file holds (at most `lines` when given): a total for progress. */
+export async function countActions(file: string, options: { lines?: number } = {}) {
+  let count = 0;
+  for await (const _action of readScenario(file, options)) count++;
+  return count;
+}
+
 /** The scenario's actions in file order, streamed; `lines` stops after that many. */
 export async function* readScenario(file: string, options: { lines?: number } = {}) {
   const input = createInterface({ input: createReadStream(file), crlfDelay: Infinity });

@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { exportCommand } from '../../src/cli/commands/export.js';
 import { importCommand } from '../../src/cli/commands/import.js';
 import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
+import { legacyDatabase } from '../../src/config/paths.js';
 import { summarize } from '../../src/dataops/transfer.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { createTestDatabase, forEachDatabase } from '../helpers/databases.js';
 import { runCommand } from './state.js';
 
-const LEGACY = resolve('../shared/fixtures/legacy-minitwit.db');
+const LEGACY = legacyDatabase;
 
 async function summaryOf(url: string) {
   const handle = openDatabase(url);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
+import { legacyDatabase } from '../../src/config/paths.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { readScenario } from '../../src/sim/scenario.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
@@ -9,7 +9,7 @@ import { forEachDatabase } from '../helpers/databases.js';
 import { useServer } from '../helpers/server.js';
 import { runCommand, SCENARIO } from './state.js';
 
-const LEGACY = resolve('../shared/fixtures/legacy-minitwit.db');
+const LEGACY = legacyDatabase;
 
 function importLegacy(url: string, extra: Record<string, string | boolean> = {}) {
   return runCommand(importLegacyCommand, [LEGACY], { database: url, ...extra });

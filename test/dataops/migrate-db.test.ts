@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
 import { migrateDbCommand } from '../../src/cli/commands/migrate-db.js';
+import { legacyDatabase } from '../../src/config/paths.js';
 import type { LiveMigrationResult } from '../../src/dataops/live-migration.js';
 import { migrateLive } from '../../src/dataops/live-migration.js';
 import { migrateDatabase } from '../../src/dataops/migrate-db.js';
@@ -126,11 +126,9 @@ describe('migrate-db carries over what changes without new ids', () => {
     const from = openDatabase(sourceDb.url);
     const to = openDatabase(targetDb.url);
     try {
-      const imported = await runCommand(
-        importLegacyCommand,
-        [resolve('../shared/fixtures/legacy-minitwit.db')],
-        { database: sourceDb.url },
-      );
+      const imported = await runCommand(importLegacyCommand, [legacyDatabase], {
+        database: sourceDb.url,
+      });
       assert.equal(imported.code, 0, imported.err.join('\n'));
       const store = new Store(from.db, from.dialect);
       const a = await from.db
@@ -185,7 +183,7 @@ describe('migrate-db carries over what changes without new ids', () => {
     const one = await createTestDatabase('sqlite');
     const two = await createTestDatabase('sqlite');
     try {
-      const legacy = resolve('../shared/fixtures/legacy-minitwit.db');
+      const legacy = legacyDatabase;
       for (const db of [one, two]) {
         const r = await runCommand(importLegacyCommand, [legacy], { database: db.url });
         assert.equal(r.code, 0, r.err.join('\n'));

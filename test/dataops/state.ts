@@ -1,9 +1,9 @@
-import { resolve } from 'node:path';
+import { courseScenario } from '../../src/config/paths.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { send } from '../../src/sim/http.js';
 import { type Action, readScenario, toRequest } from '../../src/sim/scenario.js';
 
-export const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
+export const SCENARIO = courseScenario;
 
 export interface Acked {
   action: Action;

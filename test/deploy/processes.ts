@@ -4,10 +4,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { courseScenario } from '../../src/config/paths.js';
 import { TEST_SECRET } from '../helpers/server.js';
 
 export const BIN = resolve('bin/minitwit.js');
-export const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
+export const SCENARIO = courseScenario;
 
 /** Live child processes of `pid`, from /proc. */
 export function childPids(pid: number): number[] {

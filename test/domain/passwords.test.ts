@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
+import { courseScenario, legacyDatabase } from '../../src/config/paths.js';
 import { hashPassword, verifyPassword } from '../../src/domain/passwords.js';
 import { readScenario } from '../../src/sim/scenario.js';
 
-const LEGACY_DB = resolve('../shared/fixtures/legacy-minitwit.db');
-const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
+const LEGACY_DB = legacyDatabase;
+const SCENARIO = courseScenario;
 
 function legacyHash(username: string | number): string {
   const db = new SQLite(LEGACY_DB, { readonly: true, fileMustExist: true });

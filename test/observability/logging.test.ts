@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/config.js';
-import { prettyLine } from '../../src/observability/pretty-log.js';
+import { createLogger, prettyStream } from '../../src/observability/logger.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { type TestServer, useServer } from '../helpers/server.js';
 
@@ -105,33 +106,48 @@ describe('structured request logs', () => {
 });
 
 describe('readable logs for development', () => {
-  test('LOG_PRETTY defaults to true only with NODE_ENV=development', () => {
-    assert.equal(loadConfig({}).logPretty, false);
-    assert.equal(loadConfig({ NODE_ENV: 'development' }).logPretty, true);
-    assert.equal(loadConfig({ NODE_ENV: 'development', LOG_PRETTY: 'false' }).logPretty, false);
-    assert.equal(loadConfig({ LOG_PRETTY: 'true' }).logPretty, true);
+  test('LOG_PRETTY defaults to true only with NODE_ENV=development (outside a terminal)', () => {
+    const pipe = { stdoutIsTty: false };
+    assert.equal(loadConfig({}, pipe).logPretty, false);
+    assert.equal(loadConfig({ NODE_ENV: 'development' }, pipe).logPretty, true);
+    assert.equal(
+      loadConfig({ NODE_ENV: 'development', LOG_PRETTY: 'false' }, pipe).logPretty,
+      false,
+    );
+    assert.equal(loadConfig({ LOG_PRETTY: 'true' }, pipe).logPretty, true);
   });
 
-  test('a request line and an error line become short human lines', () => {
-    const request = prettyLine(
-      `${JSON.stringify({ level: 30, time: '2026-11-23T20:01:02.345Z', service: 'minitwit', door: 'api', reqId: 'r1', method: 'GET', route: '/latest', status: 200, ms: 1.25, msg: 'request' })}\n`,
+  test('a request line and an error line become short human lines (pino-pretty)', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination: prettyStream(sink) });
+    logger
+      .child({ door: 'api' })
+      .info({ reqId: 'r1', method: 'GET', route: '/latest', status: 200, ms: 1.25 }, 'request');
+    logger.error({ err: new Error('boom') }, 'request failed');
+    logger.info('Server listening at http://127.0.0.1:5000');
+    const text = lines.join('');
+    assert.match(
+      text,
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[api\] request \{"reqId":"r1","method":"GET","route":"\/latest","status":200,"ms":1\.25\}\n/,
     );
-    assert.equal(
-      request,
-      '20:01:02.345 INFO  [api] request reqId=r1 method=GET route=/latest status=200 ms=1.25\n',
+    assert.match(
+      text,
+      /\] ERROR: request failed ?\n\s+err: \{[\s\S]*"message": "boom"[\s\S]*Error: boom\n\s+at /,
     );
-    const error = prettyLine(
-      JSON.stringify({
-        level: 50,
-        time: '2026-11-23T20:01:02.345Z',
-        msg: 'request failed',
-        err: { message: 'boom', stack: 'Error: boom\n    at f (x.js:1:1)' },
-      }),
-    );
-    assert.equal(
-      error,
-      '20:01:02.345 ERROR request failed\n    Error: boom\n        at f (x.js:1:1)\n',
-    );
-    assert.equal(prettyLine('not json'), 'not json\n');
+    assert.doesNotMatch(text, /Server listening/, "Fastify's per-address lines are dropped");
+    assert.doesNotMatch(text, /"service"|"pid"|"hostname"/);
+  });
+
+  test('LOG_PRETTY defaults to true in a terminal, outside production', () => {
+    assert.equal(loadConfig({}, { stdoutIsTty: true }).logPretty, true);
+    assert.equal(loadConfig({}, { stdoutIsTty: false }).logPretty, false);
+    assert.equal(loadConfig({ NODE_ENV: 'production' }, { stdoutIsTty: true }).logPretty, false);
+    assert.equal(loadConfig({ LOG_PRETTY: 'false' }, { stdoutIsTty: true }).logPretty, false);
   });
 });

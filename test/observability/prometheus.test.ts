@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { courseScenario } from '../../src/config/paths.js';
 import { replay } from '../../src/sim/replay.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { POSTGRES_ADMIN_URL, postgresProblem } from '../helpers/databases.js';
@@ -17,7 +18,7 @@ const RULES = resolve('deploy/prometheus/rules/minitwit.rules.yml');
 const CONFIG = resolve('deploy/prometheus/prometheus.yml');
 const RULE_TESTS = resolve('deploy/prometheus/tests/minitwit.test.yml');
 const DASHBOARDS = resolve('deploy/grafana/dashboards/minitwit.json');
-const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
+const SCENARIO = courseScenario;
 const LOAD_LINES = 1000;
 
 /** How the Prometheus tools get onto a Debian machine, for the message when they are missing. */

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { test } from 'node:test';
+import { courseScenario } from '../../src/config/paths.js';
 import { replay } from '../../src/sim/replay.js';
 import { SimClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { useServer } from '../helpers/server.js';
 
-export const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
+export const SCENARIO = courseScenario;
 
 forEachDatabase('the first 3,000 scenario lines, as the course simulator sends them', (kind) => {
   const server = useServer(kind);

@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
+import { courseScenario } from '../../src/config/paths.js';
 import { readScenario } from '../../src/sim/scenario.js';
 
-export const SCENARIO = resolve('../shared/data/minitwit_scenario.csv');
+export const SCENARIO = courseScenario;
 
 /** What the server must hold after a replay: computed from the scenario, independently of it. */
 export interface ScenarioState {

@@ -23,7 +23,7 @@ export const backupCommand = defineCommand({
   usage:
     'minitwit backup [--dir ./backups] [--keep N] [--format auto|sqlite|pgdump|portable] [--database URL]',
   options: { dir: { type: 'string' }, keep: { type: 'string' }, format: { type: 'string' } },
-  async run({ values, databaseUrl, out, err }) {
+  async run({ values, databaseUrl, out, err, progress }) {
     const format = values.format ?? 'auto';
     if (!isFormat(format)) throw new Error('--format must be auto, sqlite, pgdump or portable');
     const result = await takeBackup({
@@ -32,6 +32,7 @@ export const backupCommand = defineCommand({
       format,
       keep: keepCount(values.keep),
       log: err,
+      progress: progress(),
     });
     const m = result.manifest;
     out(`backup written and verified: ${result.file}`);

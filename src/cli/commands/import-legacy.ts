@@ -1,14 +1,14 @@
 import { importLegacy } from '../../dataops/legacy.js';
 import { describeCounts } from '../../dataops/load.js';
 import { defineCommand, onlyFile } from '../command.js';
-import { Progress } from '../progress.js';
 
 export const importLegacyCommand = defineCommand({
   name: 'import-legacy',
   summary: "import the reference MiniTwit's own SQLite file (users keep their passwords)",
+  createsDatabase: true,
   usage: 'minitwit import-legacy <minitwit.db> [--latest N] [--force] [--database URL]',
   options: { latest: { type: 'string' }, force: { type: 'boolean' } },
-  async run({ positionals, values, databaseUrl, out, err }) {
+  async run({ positionals, values, databaseUrl, out, err, progress }) {
     const file = onlyFile(positionals, 'legacy database file');
     const {
       target,
@@ -21,7 +21,7 @@ export const importLegacyCommand = defineCommand({
       latest: values.latest,
       force: values.force,
       log: err,
-      progress: new Progress(err, 'import-legacy'),
+      progress: progress(),
     });
     out(`imported ${file} into ${target}: ${describeCounts(loaded)}`);
     out(

@@ -5,6 +5,7 @@ import { defineCommand } from '../command.js';
 export const migrateCommand = defineCommand({
   name: 'migrate',
   summary: 'apply pending database migrations (safe to run again)',
+  createsDatabase: true,
   usage: 'minitwit migrate [--database URL]',
   async run({ databaseUrl, out }) {
     const applied = await withDatabase(databaseUrl(), (h) => migrateToLatest(h.db, h.dialect));

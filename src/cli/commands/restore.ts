@@ -1,14 +1,14 @@
 import { restoreBackup } from '../../dataops/backup.js';
 import { describeCounts } from '../../dataops/load.js';
 import { defineCommand, onlyFile } from '../command.js';
-import { Progress } from '../progress.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
   summary: 'load a backup (any format) into an empty database of either kind',
+  createsDatabase: true,
   usage: 'minitwit restore <backup-file> [--force] [--database URL]',
   options: { force: { type: 'boolean' } },
-  async run({ positionals, values, databaseUrl, out, err }) {
+  async run({ positionals, values, databaseUrl, out, err, progress }) {
     const file = onlyFile(positionals, 'backup file');
     const started = performance.now();
     const result = await restoreBackup({
@@ -16,7 +16,7 @@ export const restoreCommand = defineCommand({
       url: databaseUrl(),
       force: values.force,
       log: err,
-      progress: new Progress(err, 'restore'),
+      progress: progress(),
     });
     out(`restored ${file} into ${result.target} in ${Math.round(performance.now() - started)} ms`);
     out(`  ${describeCounts(result.loaded)}${result.manifest ? ' (matches the manifest)' : ''}`);

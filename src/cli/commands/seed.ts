@@ -1,4 +1,5 @@
 import { maxFollows } from '../../dataops/bulk.js';
+import type { PhaseProgress } from '../../dataops/reporting.js';
 import { seedEmptyDatabase } from '../../dataops/seed.js';
 import { defineCommand } from '../command.js';
 
@@ -10,12 +11,10 @@ function count(value: string | undefined, name: string, fallback: number): numbe
   return Number(raw);
 }
 
-/** How often a table's progress is printed while it loads, at the most. */
-const REPORT_EVERY_MS = 5000;
-
 export const seedCommand = defineCommand({
   name: 'seed',
   summary: 'bulk-load generated users, messages and follows into an empty database (benchmarks)',
+  createsDatabase: true,
   usage:
     'minitwit seed [--database URL] [--users N] [--messages N] [--follows N] [--seed N]\n\n' +
     'Users are seed0..seed<N-1>, all with the password "seed-password"; seed0 follows exactly\n' +
@@ -26,7 +25,7 @@ export const seedCommand = defineCommand({
     follows: { type: 'string' },
     seed: { type: 'string' },
   },
-  async run({ values, databaseUrl, out }) {
+  async run({ values, databaseUrl, out, progress }) {
     const users = count(values.users, 'users', 1000);
     const messages = count(values.messages, 'messages', 10_000);
     const follows = count(
@@ -36,19 +35,19 @@ export const seedCommand = defineCommand({
     );
     const seed = count(values.seed, 'seed', 20_260_101);
     const started = performance.now();
-    let lastReport = 0;
+    const display = progress();
+    let phase: { table: string; progress: PhaseProgress } | undefined;
     const { target } = await seedEmptyDatabase({
       url: databaseUrl(),
       users,
       messages,
       follows,
       seed,
+      // One phase per table: users, messages, followers.
       onProgress: ({ table, done, total }) => {
-        const t = performance.now();
-        if (done === total || t - lastReport > REPORT_EVERY_MS) {
-          lastReport = t;
-          out(`${table}: ${done}/${total} (${((t - started) / 1000).toFixed(1)} s)`);
-        }
+        if (phase?.table !== table) phase = { table, progress: display.phase(table, { total }) };
+        phase.progress.set(done);
+        if (done >= total) phase.progress.finish();
       },
     });
     out(

@@ -9,6 +9,7 @@ import { defineCommand } from '../command.js';
 export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'run the web app (PORT) and the simulator API (API_PORT); WORKERS processes',
+  createsDatabase: true,
   usage: 'minitwit serve',
   async run() {
     const config = loadConfig();
