@@ -57,7 +57,10 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   installRequestLogging(app);
   await app.register(securityHeaders, { headers: WEB_SECURITY_HEADERS });
   await app.register(webPages);
-  await app.register(webRateLimits, { security: options.config.security });
+  await app.register(webRateLimits, {
+    security: options.config.security,
+    counters: options.domain.store,
+  });
   await app.register(webErrors);
 
   const css = readFileSync(resolve(webAssets, 'static/style.css'));
