@@ -218,7 +218,10 @@ describe('deploy/compose.yaml on the Docker engine', async () => {
     for (const id of await appContainers()) {
       const logs = await docker(['logs', id]);
       perReplica.push(
-        `${logs.stdout}${logs.stderr}`.split('\n').filter((l) => l.includes('/msgs/compose-user'))
+        // One request line each: POST on the route /msgs/:username of the API door.
+        `${logs.stdout}${logs.stderr}`
+          .split('\n')
+          .filter((l) => l.includes('"method":"POST"') && l.includes('"route":"/msgs/:username"'))
           .length,
       );
     }
