@@ -17,7 +17,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-# Everything .dockerignore lets through: sources, tests and benchmarks (tsconfig compiles all).
+# Everything .dockerignore lets through: the sources (tests and benchmarks stay out).
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
