@@ -428,20 +428,36 @@ describe("the Swarm stack on a single-node swarm, under the simulator's traffic"
   });
 
   test('deployed: three replicas, PostgreSQL, nginx over TLS (one HSTS header), Prometheus; DNS round robin', async () => {
-    const services = await dockerOk([
-      'stack',
-      'services',
-      STACK,
-      '--format',
-      '{{.Name}} {{.Replicas}}',
-    ]);
-    const replicas = Object.fromEntries(services.split('\n').map((l) => l.split(' ')));
-    assert.deepEqual(replicas, {
+    // Swarm reports a task running shortly after its container turns healthy.
+    const want: Record<string, string> = {
       [`${STACK}_app`]: '3/3',
       [`${STACK}_nginx`]: '1/1',
       [`${STACK}_postgres`]: '1/1',
       [`${STACK}_prometheus`]: '1/1',
-    });
+    };
+    const same = (a: Record<string, string>) =>
+      Object.keys(want).every((k) => a[k] === want[k]) &&
+      Object.keys(a).length === Object.keys(want).length;
+    let replicas: Record<string, string> = {};
+    await until(
+      'Swarm counts every task running',
+      async () => {
+        const services = await dockerOk([
+          'stack',
+          'services',
+          STACK,
+          '--format',
+          '{{.Name}} {{.Replicas}}',
+        ]);
+        replicas = Object.fromEntries(
+          services.split('\n').map((l) => l.split(' ') as [string, string]),
+        );
+        return same(replicas) || undefined;
+      },
+      30_000,
+      1000,
+    ).catch(() => undefined);
+    assert.deepEqual(replicas, want);
     for (const service of ['app', 'postgres', 'nginx', 'prometheus']) {
       const mode = await dockerOk([
         'service',
