@@ -3,9 +3,13 @@
 #   docker build -t ghcr.io/OWNER/minitwit:$(git rev-parse --short HEAD) .
 # Tags are immutable commit ids: every replica runs the same, known build and rollback is a tag.
 
+# The base image of both stages: the official Node.js image. A machine without a registry
+# passes a stand-in under its own name (--build-arg NODE_IMAGE=minitwit-standin/node:…,
+# scripts/containers/images.sh); nothing else in this file changes for it.
 ARG NODE_VERSION=20.19-bookworm-slim
+ARG NODE_IMAGE=node:${NODE_VERSION}
 
-FROM node:${NODE_VERSION} AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Compilers for better-sqlite3 when no prebuilt binary matches.
 RUN apt-get update \
@@ -13,11 +17,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-# Everything .dockerignore lets through: sources, tests and benchmarks (tsconfig compiles all).
+# Everything .dockerignore lets through: the sources (tests and benchmarks stay out).
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:${NODE_VERSION} AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=5000 \
     API_PORT=5001 \
@@ -37,9 +41,12 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 5000 5001
-# Readiness of the simulator API port; Node's fetch needs no curl in the image.
+# Liveness of the simulator API port (/healthz: the process answers). Not readiness: an engine
+# restarts or replaces unhealthy containers, and a database outage, which makes every replica
+# unready at once, must not get them all killed. /readyz is for routing (load balancers,
+# Kubernetes readiness). Node's fetch needs no curl in the image.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.API_PORT||5001)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.API_PORT||5001)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The entry point turns *_FILE secrets into variables, then execs node as PID 1 (no npm, no
 # shell left), so SIGTERM reaches the graceful shutdown.
 STOPSIGNAL SIGTERM

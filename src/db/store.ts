@@ -34,6 +34,9 @@ const AUTHORS_PER_QUERY = 200;
 /** The home timeline's first window of message ids (see homeTimeline). */
 const HOME_FIRST_WINDOW = 256;
 
+/** Shared counters pack `resetAt seconds * COUNTER_SCALE + count` into one settings value. */
+const COUNTER_SCALE = 1_000_000;
+
 const isUniqueViolation = (error: unknown) => databaseCondition(error) === 'unique';
 
 /**
@@ -284,6 +287,83 @@ export class Store {
       await sql`set local synchronous_commit = off`.execute(trx);
       await upsert(trx);
     });
+  }
+
+  // ---- shared counters (the web form limits of every replica) ----
+  //
+  // A counter is one `settings` row whose value packs the end of its window (Unix seconds) and
+  // the count: value = resetAt * 1e6 + count, count at most 999,999. One upsert reads, resets or
+  // increments it atomically on both databases, so replicas and workers share one count.
+  // (Packed values stay below 2^53 until the year 2255.)
+
+  /**
+   * Counts one event under `name` (a settings name such as `rl:login-ip:<hash>`) at `now`
+   * (Unix ms). A window starts with its first event and lasts `windowMs` (rounded up to whole
+   * seconds); an expired one starts over. Returns the count in the window, this event included
+   * (at most 999,999), and when the window ends (Unix ms, a whole second).
+   */
+  async hitCounter(
+    name: string,
+    now: number,
+    windowMs: number,
+  ): Promise<{ count: number; resetAt: number }> {
+    const nowSeconds = Math.floor(now / 1000);
+    const fresh = Math.ceil((now + windowMs) / 1000) * COUNTER_SCALE + 1;
+    const row = await this.db
+      .insertInto('settings')
+      .values({ name, value: fresh })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({
+          value: sql<number>`case
+            when settings.value / ${sql.lit(COUNTER_SCALE)} <= cast(${nowSeconds} as bigint)
+              then cast(${fresh} as bigint)
+            when settings.value % ${sql.lit(COUNTER_SCALE)} < ${sql.lit(COUNTER_SCALE - 1)}
+              then settings.value + 1
+            else settings.value end`,
+        }),
+      )
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    const value = Number(row.value);
+    return {
+      count: value % COUNTER_SCALE,
+      resetAt: Math.floor(value / COUNTER_SCALE) * 1000,
+    };
+  }
+
+  /** Takes one event back from the live window of `name` at `now` (Unix ms), if it has any. */
+  async refundCounter(name: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('settings')
+      .set({ value: sql<number>`settings.value - 1` })
+      .where('name', '=', name)
+      .where(
+        sql<boolean>`settings.value / ${sql.lit(COUNTER_SCALE)} > cast(${Math.floor(now / 1000)} as bigint)`,
+      )
+      .where(sql<boolean>`settings.value % ${sql.lit(COUNTER_SCALE)} > 0`)
+      .execute();
+  }
+
+  /** Forgets the counter `name`. */
+  async deleteCounter(name: string): Promise<void> {
+    await this.db.deleteFrom('settings').where('name', '=', name).execute();
+  }
+
+  /**
+   * Deletes the counters named `prefix…` whose window ended by `now` (Unix ms); returns how
+   * many. `prefix` must end in ':' (the range scan runs to the next character, ';').
+   */
+  async deleteExpiredCounters(prefix: string, now: number): Promise<number> {
+    if (!prefix.endsWith(':')) throw new Error(`counter prefix "${prefix}" must end in ':'`);
+    const result = await this.db
+      .deleteFrom('settings')
+      .where('name', '>=', prefix)
+      .where('name', '<', `${prefix.slice(0, -1)};`)
+      .where(
+        sql<boolean>`settings.value / ${sql.lit(COUNTER_SCALE)} <= cast(${Math.floor(now / 1000)} as bigint)`,
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   // ---- sessions ----

@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto';
+
 /**
- * A fixed-window counter per key, kept in this process. With several replicas each one counts
- * on its own, so the effective limit is the configured one times the number of replicas
- * (docs/security.md says so). Memory is bounded: expired windows are swept, and when more
- * than `maxKeys` keys are live the oldest windows are dropped first.
+ * Two fixed-window limiters. `RateLimiter` counts in this process: with several replicas each
+ * one counts on its own, so the effective limit is the configured one times the number of
+ * replicas; it guards the simulator API's hot path (docs/security.md). `SharedRateLimiter`
+ * counts in the database every replica and worker uses, so its limit holds for the whole
+ * deployment; it guards the web sign-in and sign-up forms.
+ *
+ * RateLimiter's memory is bounded: expired windows are swept, and when more than `maxKeys` keys
+ * are live the oldest windows are dropped first.
  */
 export interface RateLimitOptions {
   /** Events allowed per window; 0 means unlimited. */
@@ -112,5 +118,86 @@ export class RateLimiter {
       if (oldest.done) break;
       this.windows.delete(oldest.value);
     }
+  }
+}
+
+/** Where a SharedRateLimiter keeps its counts (the Store, on SQLite or PostgreSQL). */
+export interface CounterStore {
+  hitCounter(
+    name: string,
+    now: number,
+    windowMs: number,
+  ): Promise<{ count: number; resetAt: number }>;
+  refundCounter(name: string, now: number): Promise<void>;
+  deleteCounter(name: string): Promise<void>;
+  deleteExpiredCounters(prefix: string, now: number): Promise<number>;
+}
+
+/**
+ * The same fixed windows as RateLimiter (a window starts with a key's first event), counted in
+ * the database, so every replica and worker sees one count per key. A key is stored only as a
+ * hash (`rl:<name>:<sha-256 prefix>`): no address or username is written. Expired counters are
+ * deleted at most once a window per process. A limit above 999,998 counts as 999,998 (a counter
+ * stops at 999,999).
+ *
+ * @throws whatever the store throws when the database cannot be reached
+ */
+export class SharedRateLimiter {
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  private readonly prefix: string;
+  private nextSweep = 0;
+
+  /**
+   * @param store the database's counters
+   * @param name this limiter's name in the counters (letters, digits and '-'), unique per limit
+   */
+  constructor(
+    private readonly store: CounterStore,
+    name: string,
+    private readonly options: Omit<RateLimitOptions, 'maxKeys'>,
+  ) {
+    if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`limiter name "${name}": use a-z, 0-9, -`);
+    this.prefix = `rl:${name}:`;
+    this.windowMs = options.windowSeconds * 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get enabled(): boolean {
+    return this.options.limit > 0;
+  }
+
+  private get limit(): number {
+    return Math.min(this.options.limit, 999_998);
+  }
+
+  private counter(key: string) {
+    return `${this.prefix}${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+  }
+
+  /** Counts one event under `key` and says whether it was within the limit. */
+  async hit(key: string): Promise<RateDecision> {
+    const now = this.now();
+    if (!this.enabled) return { allowed: true, remaining: 0, retryAfter: 1 };
+    if (now >= this.nextSweep) {
+      this.nextSweep = now + this.windowMs;
+      await this.store.deleteExpiredCounters(this.prefix, now);
+    }
+    const { count, resetAt } = await this.store.hitCounter(this.counter(key), now, this.windowMs);
+    return {
+      allowed: count <= this.limit,
+      remaining: Math.max(0, this.limit - count),
+      retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)),
+    };
+  }
+
+  /** Takes back one counted event, e.g. a sign-in attempt that turned out to be genuine. */
+  async refund(key: string): Promise<void> {
+    if (this.enabled) await this.store.refundCounter(this.counter(key), this.now());
+  }
+
+  /** Forgets `key`, e.g. the failures of a username after a successful sign-in. */
+  async reset(key: string): Promise<void> {
+    if (this.enabled) await this.store.deleteCounter(this.counter(key));
   }
 }

@@ -26,8 +26,13 @@ export interface LoadOptions extends SendOptions {
   /** The web app's base URL, needed for the web reads. */
   webUrl?: string | undefined;
   onError?: (line: string) => void;
-  /** After each scenario action answered (or failed), with the count so far. */
-  onAction?: (actions: number) => void;
+  /**
+   * Called for every scenario action once it has an answer (or failed): `accepted` says whether
+   * the course simulator would count it as done. A test keeps what was acknowledged this way.
+   */
+  onAction?: (action: Action, namespace: string, outcome: Outcome, accepted: boolean) => void;
+  /** Stops the stream: no new action or read starts once aborted; those in flight finish. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface KindResult {
@@ -191,10 +196,9 @@ export async function runLoad(apiUrl: string, options: LoadOptions): Promise<Loa
     const outcome = await send(apiUrl, request.method, request.path, request.body, options);
     result.actions++;
     result.actionLatencies.push(outcome.ms);
-    options.onAction?.(result.actions);
-    if (!(outcome.kind === 'status' && request.accepted.includes(outcome.status))) {
-      fail(action.id, outcome, action.command);
-    }
+    const accepted = outcome.kind === 'status' && request.accepted.includes(outcome.status);
+    if (!accepted) fail(action.id, outcome, action.command);
+    options.onAction?.(action, namespace, outcome, accepted);
     if (action.command === 'register') {
       registered.push(`${namespace}${action.user}`);
       passwords.set(`${namespace}${action.user}`, action.pwd ?? '');
@@ -248,6 +252,7 @@ export async function runLoad(apiUrl: string, options: LoadOptions): Promise<Loa
   const started = performance.now();
   let scheduled = 0;
   for await (const action of readScenario(options.scenario, { lines: options.lines })) {
+    if (options.signal?.aborted) break;
     if (speed > 0 && action.delayMs > 0) {
       scheduled += action.delayMs * speed;
       const wait = started + scheduled - performance.now();

@@ -153,7 +153,7 @@ export async function main(argv: string[], { out, err, terminal }: Io = stdio): 
         webUrl: values.web,
         timeoutMs,
         onError,
-        onAction: (n) => replaying.set(n),
+        onAction: () => replaying.add(1),
       });
       replaying.finish();
     } finally {

@@ -7,7 +7,7 @@ import type {
 import fp from 'fastify-plugin';
 import type { SecurityConfig } from '../config/security.js';
 import { clientKey } from '../http/client-address.js';
-import { RateLimiter } from '../http/rate-limit.js';
+import { type CounterStore, SharedRateLimiter } from '../http/rate-limit.js';
 
 /**
  * The pages have no script at all, one stylesheet of our own and avatars from Gravatar, so the
@@ -90,16 +90,20 @@ declare module 'fastify' {
  * password is checked (so parallel guesses are counted too); a successful sign-in gives both
  * back. Every POST /register counts against the address. When a limit is hit the form is shown
  * again with the reason and status 429. Requests of a signed-in user are not counted.
+ * The counts live in the database (`counters`), so the limits hold across replicas and workers.
  */
-export const webRateLimits = fp<{ security: SecurityConfig }>(
-  async (app, { security: s }) => {
+export const webRateLimits = fp<{ security: SecurityConfig; counters: CounterStore }>(
+  async (app, { security: s, counters }) => {
     const window = s.authWindowSeconds;
-    const loginByAddress = new RateLimiter({
+    const loginByAddress = new SharedRateLimiter(counters, 'login-ip', {
       limit: s.loginLimitPerAddress,
       windowSeconds: window,
     });
-    const loginByName = new RateLimiter({ limit: s.loginLimitPerUsername, windowSeconds: window });
-    const registerByAddress = new RateLimiter({
+    const loginByName = new SharedRateLimiter(counters, 'login-user', {
+      limit: s.loginLimitPerUsername,
+      windowSeconds: window,
+    });
+    const registerByAddress = new SharedRateLimiter(counters, 'register-ip', {
       limit: s.registerLimitPerAddress,
       windowSeconds: window,
     });
@@ -132,14 +136,14 @@ export const webRateLimits = fp<{ security: SecurityConfig }>(
     const login: LimitHooks = {
       async preHandler(request, reply) {
         if (request.user) return;
-        const byAddress = loginByAddress.hit(clientKey(request.ip));
+        const byAddress = await loginByAddress.hit(clientKey(request.ip));
         if (!byAddress.allowed) {
           return refuse(request, reply, 'login', LIMIT_TEXTS.loginAddress, byAddress.retryAfter);
         }
         counted.add(request);
         const username = (request.body as Record<string, unknown> | undefined)?.username;
         if (typeof username === 'string' && username !== '') {
-          const byName = loginByName.hit(usernameKey(username));
+          const byName = await loginByName.hit(usernameKey(username));
           if (!byName.allowed) {
             return refuse(request, reply, 'login', LIMIT_TEXTS.loginUsername, byName.retryAfter);
           }
@@ -148,15 +152,15 @@ export const webRateLimits = fp<{ security: SecurityConfig }>(
       // A sign-in that worked is not a guess: give back what it counted.
       async onResponse(request, reply) {
         if (!counted.has(request) || reply.statusCode !== 302 || !request.user) return;
-        loginByAddress.refund(clientKey(request.ip));
-        loginByName.reset(usernameKey(request.user.username));
+        await loginByAddress.refund(clientKey(request.ip));
+        await loginByName.reset(usernameKey(request.user.username));
       },
     };
 
     const register: LimitHooks = {
       async preHandler(request, reply) {
         if (request.user) return;
-        const byAddress = registerByAddress.hit(clientKey(request.ip));
+        const byAddress = await registerByAddress.hit(clientKey(request.ip));
         if (!byAddress.allowed) {
           return refuse(request, reply, 'register', LIMIT_TEXTS.register, byAddress.retryAfter);
         }

@@ -58,7 +58,10 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   // After the sessions (the refusal page shows who is signed in), before the rate limits (a
   // forged sign-in does not count against the victim's address).
   await app.register(crossOriginProtection, { trustProxy: options.config.trustProxy });
-  await app.register(webRateLimits, { security: options.config.security });
+  await app.register(webRateLimits, {
+    security: options.config.security,
+    counters: options.domain.store,
+  });
   await app.register(webErrors);
 
   const css = readFileSync(resolve(webAssets, 'static/style.css'));

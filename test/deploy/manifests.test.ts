@@ -50,27 +50,30 @@ describe('Dockerfile and .dockerignore', () => {
     }
   });
 
-  test('the HEALTHCHECK command, run as written, passes on a ready server and fails on a draining one', async () => {
+  test('the HEALTHCHECK command, run as written, probes liveness: passes on a live server, draining or not, fails when nothing answers', async () => {
     const match = /^HEALTHCHECK[\s\S]*?CMD (\[.*\])$/m.exec(dockerfile);
     assert.ok(match?.[1]);
     const [command, ...args] = JSON.parse(match[1]) as string[];
     assert.equal(command, 'node');
     const server = await startServer('sqlite');
-    try {
-      const check = () =>
-        new Promise<number | null>((done) => {
-          const child = spawn(process.execPath, args, {
-            env: { API_PORT: new URL(server.apiUrl).port },
-            stdio: 'ignore',
-          });
-          child.on('exit', (code) => done(code));
+    const check = () =>
+      new Promise<number | null>((done) => {
+        const child = spawn(process.execPath, args, {
+          env: { API_PORT: new URL(server.apiUrl).port },
+          stdio: 'ignore',
         });
+        child.on('exit', (code) => done(code));
+      });
+    try {
       assert.equal(await check(), 0);
+      // Draining (or a database outage) is readiness, for routing: the container stays healthy.
       server.app.health.draining = true;
-      assert.equal(await check(), 1);
+      assert.equal(await check(), 0);
     } finally {
       await server.close();
     }
+    // Nothing answers on the port any more: unhealthy.
+    assert.equal(await check(), 1);
   });
 });
 
@@ -169,7 +172,7 @@ describe('deploy/swarm/stack.yaml', () => {
     assert.equal(app.deploy.update_config.parallelism, 1);
     assert.equal(app.deploy.update_config.failure_action, 'rollback');
     assert.equal(app.deploy.rollback_config.order, 'start-first');
-    assert.match(app.healthcheck.test.join(' '), /readyz/);
+    assert.match(app.healthcheck.test.join(' '), /healthz/);
     assert.match(app.image, /^\$\{MINITWIT_IMAGE:\?/);
   });
 

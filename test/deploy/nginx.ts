@@ -113,10 +113,13 @@ export class NginxSite {
     const { cert, key } = selfSignedCertificate(dir);
     const servers = (port: (b: Backend) => number) =>
       backends.map((b) => `  server 127.0.0.1:${port(b)} max_fails=1 fail_timeout=5s;`).join('\n');
+    // Static upstream blocks, named by the variables the site template proxies to.
     writeFileSync(
       join(dir, 'upstreams.conf'),
-      `upstream minitwit_web {\n${servers((b) => b.webPort)}\n}\n` +
-        `upstream minitwit_api {\n${servers((b) => b.apiPort)}\n}\n`,
+      `upstream minitwit_web_servers {\n${servers((b) => b.webPort)}\n}\n` +
+        `upstream minitwit_api_servers {\n${servers((b) => b.apiPort)}\n}\n` +
+        'map $host $minitwit_web {\n  default minitwit_web_servers;\n}\n' +
+        'map $host $minitwit_api {\n  default minitwit_api_servers;\n}\n',
     );
     const template = readFileSync(join(NGINX_DIR, 'templates/minitwit.conf.template'), 'utf8');
     writeFileSync(

@@ -3,7 +3,8 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NOT_ALLOWED, TOO_MANY } from '../../src/api/security.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
-import { startServer, useServer } from '../helpers/server.js';
+import { forEachDatabase } from '../helpers/databases.js';
+import { startServer, type TestServer, useServer } from '../helpers/server.js';
 import { logsContaining, Tally } from './support.js';
 
 const tally = new Tally();
@@ -135,6 +136,89 @@ describe('brute force on the web sign-in and sign-up', () => {
     tally.add('brute force', 5);
   });
 });
+
+forEachDatabase(
+  'the sign-in and sign-up limits hold across three instances on one database',
+  (kind) => {
+    const servers: TestServer[] = [];
+    before(async () => {
+      const env = {
+        TRUST_PROXY: 'true',
+        AUTH_LIMIT_WINDOW_SECONDS: '60',
+        LOGIN_LIMIT_PER_USERNAME: '3',
+        LOGIN_LIMIT_PER_ADDRESS: '6',
+        REGISTER_LIMIT_PER_ADDRESS: '3',
+      };
+      const first = await startServer(kind, { env });
+      servers.push(first);
+      for (let i = 0; i < 2; i++)
+        servers.push(await startServer(kind, { env, database: first.database }));
+      await new SimClient(first.apiUrl).register('shared-victim');
+      await new SimClient(first.apiUrl).register('shared-owner');
+    });
+    after(async () => {
+      for (const server of servers.slice(1)) await server.stop();
+      await servers[0]?.close();
+    });
+
+    /** A web client on instance `i` (0, 1, 2) that says it comes from `address`. */
+    const clientOn = (i: number, address: string) => {
+      const c = new WebClient(servers[i]?.webUrl ?? '');
+      const request = c.request.bind(c);
+      c.request = (method, path, body, headers = {}) =>
+        request(method, path, body, { 'x-forwarded-for': address, ...headers });
+      return c;
+    };
+
+    test('per username: guesses spread over the three instances are counted once, together', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await clientOn(i % 3, `203.0.113.${10 + i}`).post('/login', {
+          username: 'shared-victim',
+          password: `guess-${i}`,
+        });
+        statuses.push(res.status);
+      }
+      // Counted per instance, three instances would have let 9 guesses through.
+      assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
+      tally.add('brute force', 6);
+    });
+
+    test('per address: parallel guesses from one address over three instances stop at the limit', async () => {
+      const guesses = await Promise.all(
+        Array.from({ length: 15 }, (_, i) =>
+          clientOn(i % 3, '203.0.113.99').post('/login', { username: `ghost-${i}`, password: 'x' }),
+        ),
+      );
+      const statuses = guesses.map((g) => g.status);
+      assert.equal(statuses.filter((s) => s === 200).length, 6, statuses.join(','));
+      assert.equal(statuses.filter((s) => s === 429).length, 9, statuses.join(','));
+      tally.add('brute force', 15);
+    });
+
+    test('a successful sign-in on one instance gives back what it counted on every instance', async () => {
+      for (let i = 0; i < 8; i++) {
+        const user = clientOn(i % 3, '203.0.113.150');
+        const res = await user.post('/login', { username: 'shared-owner', password: 'secret' });
+        assert.equal(res.status, 302, `sign-in ${i} on instance ${i % 3}`);
+      }
+    });
+
+    test('sign-up: the per-address limit counts over the three instances', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await clientOn(i % 3, '203.0.113.200').post(
+          '/register',
+          { username: `spread-${i}`, email: `spread-${i}@x.dk`, password: 'p', password2: 'p' },
+          { csrfFrom: '/register' },
+        );
+        statuses.push(res.status);
+      }
+      assert.deepEqual(statuses, [302, 302, 302, 429, 429]);
+      tally.add('brute force', 5);
+    });
+  },
+);
 
 describe('the API rate limit', () => {
   const server = useServer('sqlite', {
