@@ -91,6 +91,5 @@ export function serverOptions(
     genReqId: requestId,
     trustProxy,
     bodyLimit,
-    return503OnClosing: true,
   };
 }
