@@ -37,25 +37,33 @@ const segmentsOf = (url: string) => url.split('/').filter((s) => s !== '');
 const isStatic = (segment: string) => !segment.startsWith(':') && !segment.includes('*');
 
 /**
- * The path segments a `:param` can never take in the given route tables: wherever a route has
- * `:param` as its n-th segment, every route with the same first n-1 segments and a fixed n-th
- * segment wins over it (fixed routes win), so that fixed segment is reserved. With the web
+ * The path segments a `:param` can never take in the given route tables (one per door): wherever
+ * a route has `:param` as its n-th segment, every route of the same door with the same first
+ * n-1 segments and a fixed n-th segment wins over it (fixed routes win), so that fixed segment
+ * is reserved. With the web
  * door's `/:username` and `/public`, `/static/style.css`, … the result holds `public`, `static`.
  */
 export function reservedSegments(tables: RouteEntry[][], param: string): Set<string> {
-  const routes = tables.flat().map((r) => segmentsOf(r.url));
   const reserved = new Set<string>();
-  for (const route of routes) {
-    route.forEach((segment, index) => {
-      if (segment !== `:${param}`) return;
-      const prefix = route.slice(0, index).join('/');
-      for (const other of routes) {
-        const fixed = other[index];
-        if (fixed !== undefined && isStatic(fixed) && other.slice(0, index).join('/') === prefix) {
-          reserved.add(fixed);
+  // Per door: a route of one door never hides a path of the other (they have their own ports).
+  for (const table of tables) {
+    const routes = table.map((r) => segmentsOf(r.url));
+    for (const route of routes) {
+      route.forEach((segment, index) => {
+        if (segment !== `:${param}`) return;
+        const prefix = route.slice(0, index).join('/');
+        for (const other of routes) {
+          const fixed = other[index];
+          if (
+            fixed !== undefined &&
+            isStatic(fixed) &&
+            other.slice(0, index).join('/') === prefix
+          ) {
+            reserved.add(fixed);
+          }
         }
-      }
-    });
+      });
+    }
   }
   return reserved;
 }
