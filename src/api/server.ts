@@ -5,7 +5,7 @@ import { DomainError } from '../domain/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import { clientErrorHandler } from '../http/client-errors.js';
 import { doorOptions } from '../http/door-options.js';
-import { trackRoutes, unmatched } from '../http/routes.js';
+import { answerUnmatchedEarly, trackRoutes, type Unmatched, unmatched } from '../http/routes.js';
 import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
 import { ApiError, sendError } from './errors.js';
 import { recordLatest, simulatorRoutes } from './routes.js';
@@ -69,16 +69,13 @@ function apiErrorHandler(
  * A request that matched no route: 404, or 405 with Allow when its path has routes for other
  * methods (OPTIONS: 204 with Allow), in the JSON error shape.
  */
-function apiNotFound(app: FastifyInstance) {
-  return (request: FastifyRequest, reply: FastifyReply) => {
-    const why = unmatched(app, request);
-    if (why.kind === 'options') return reply.code(204).header('allow', why.allow).send();
-    if (why.kind === 'method-not-allowed') {
-      reply.header('allow', why.allow);
-      return sendError(reply, 405, `${request.method} is not allowed here; use ${why.allow}`);
-    }
-    return sendError(reply, 404, 'No such endpoint');
-  };
+function answerUnmatched(request: FastifyRequest, reply: FastifyReply, why: Unmatched) {
+  if (why.kind === 'options') return reply.code(204).header('allow', why.allow).send();
+  if (why.kind === 'method-not-allowed') {
+    reply.header('allow', why.allow);
+    return sendError(reply, 405, `${request.method} is not allowed here; use ${why.allow}`);
+  }
+  return sendError(reply, 404, 'No such endpoint');
 }
 
 /**
@@ -113,7 +110,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   app.decorate('domain', domain);
   installRequestLogging(app);
   app.setErrorHandler(apiErrorHandler);
-  app.setNotFoundHandler(apiNotFound(app));
+  app.setNotFoundHandler((request, reply) =>
+    answerUnmatched(request, reply, unmatched(app, request)),
+  );
+  answerUnmatchedEarly(app, answerUnmatched);
 
   app.register(apiSecurity, { config });
   app.register(recordLatest);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** One method of one route, as it was added to a front door. */
 export interface RouteEntry {
@@ -97,4 +97,24 @@ export function unmatched(app: FastifyInstance, request: FastifyRequest): Unmatc
   return request.method === 'OPTIONS'
     ? { kind: 'options', allow }
     : { kind: 'method-not-allowed', allow };
+}
+
+/**
+ * Answers a request that matched no route (404, 405, or OPTIONS 204: see unmatched) before its
+ * body is parsed, so that what is wrong with the body never hides what is wrong with the method
+ * or path (a PUT to a POST-only path is a 405 whatever its body holds). `answer` writes the
+ * door's response; the door's not-found handler should give the same answers. Add once on the
+ * door's root instance.
+ */
+export function answerUnmatchedEarly(
+  app: FastifyInstance,
+  answer: (request: FastifyRequest, reply: FastifyReply, why: Unmatched) => unknown,
+) {
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (request.is404) {
+      answer(request, reply, unmatched(app, request));
+      return;
+    }
+    done(null, payload);
+  });
 }

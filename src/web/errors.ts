@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseSealed } from '../db/errors.js';
 import { type ClientErrorAnswer, clientErrorHandler } from '../http/client-errors.js';
-import { unmatched } from '../http/routes.js';
+import { answerUnmatchedEarly, type Unmatched, unmatched } from '../http/routes.js';
 import { createTemplates } from './render.js';
 import { WEB_SECURITY_HEADERS } from './security.js';
 
@@ -85,8 +85,7 @@ export const webErrors = fp(
       if (status >= 500) request.log.error({ err: error }, 'request failed');
       return reply.page('error', { title, message }, status);
     });
-    app.setNotFoundHandler((request, reply) => {
-      const why = unmatched(app, request);
+    const answerUnmatched = (request: FastifyRequest, reply: FastifyReply, why: Unmatched) => {
       if (why.kind === 'options') return reply.code(204).header('allow', why.allow).send();
       if (why.kind === 'method-not-allowed') {
         reply.header('allow', why.allow);
@@ -94,7 +93,11 @@ export const webErrors = fp(
         return reply.page('error', { title: 'Method Not Allowed', message }, 405);
       }
       return reply.page('error', { title: 'Not Found', message: 'There is no such page.' }, 404);
-    });
+    };
+    app.setNotFoundHandler((request, reply) =>
+      answerUnmatched(request, reply, unmatched(app, request)),
+    );
+    answerUnmatchedEarly(app, answerUnmatched);
   },
   { name: 'minitwit-web-errors', dependencies: ['minitwit-web-pages'] },
 );
