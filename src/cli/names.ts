@@ -1,4 +1,3 @@
-import { createApp } from '../app.js';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../observability/logger.js';
 
@@ -28,6 +27,8 @@ export async function storedNameProblems(url: string): Promise<StoredNameProblem
     MIGRATE_ON_START: 'false',
     METRICS_ENABLED: 'false',
   });
+  // Loaded on use: the other commands (a cluster primary among them) need not load the app.
+  const { createApp } = await import('../app.js');
   const app = await createApp(config, { logger: createLogger({ level: 'silent' }) });
   try {
     await app.reservedUsernames();

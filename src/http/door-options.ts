@@ -1,5 +1,27 @@
+import { type FastifyBaseLogger, LogController } from 'fastify';
 import { type HttpTimeouts, nodeServerTimeouts } from '../config/http.js';
 import { USERNAME_MAX_PATH_LENGTH } from '../domain/validation.js';
+import { type Logger, requestId } from '../observability/logger.js';
+
+/**
+ * Fastify options both front doors share: our logger, our request ids, our request lines (kept
+ * here, not in observability/logger.ts, so that loading the logger does not load Fastify).
+ */
+export function serverOptions(
+  logger: Logger,
+  door: 'web' | 'api',
+  trustProxy: boolean,
+  bodyLimit: number,
+) {
+  return {
+    loggerInstance: logger.child({ door }) as FastifyBaseLogger,
+    // Fastify's own two lines per request are replaced by the one line of installRequestLogging.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
+    trustProxy,
+    bodyLimit,
+  };
+}
 
 /**
  * Fastify options both front doors share about connections and routing:

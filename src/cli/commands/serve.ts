@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { type App, createApp } from '../../app.js';
+import type { App } from '../../app.js';
 import { type Config, loadConfig } from '../../config/config.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { runPrimary } from '../../runtime/cluster.js';
@@ -39,6 +39,9 @@ async function serveOne(
   stop: StopRequests,
   err: (line: string) => void,
 ): Promise<number> {
+  // Loaded here, not at the top: a cluster primary never builds the app, and starts its
+  // workers sooner without loading Fastify and the rest first.
+  const { createApp } = await import('../../app.js');
   const creating = createApp(config, { logger });
   const first = await Promise.race([
     creating.then(
