@@ -19,15 +19,16 @@
 // Settings: NODE_ENV=production, SHUTDOWN_DELAY_MS=0 (one instance, no load balancer to tell).
 // Needs PostgreSQL at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 // for --databases postgres.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { packageRoot } from '../src/config/paths.js';
 import { send } from '../src/sim/http.js';
+import { type Build, buildCommit, dropBuild, thisCheckout } from './builds.js';
 import { freePort } from './server.js';
 
 const USAGE =
@@ -36,26 +37,6 @@ const ADMIN = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5
 const log = (line: string) => process.stderr.write(`[restart] ${line}\n`);
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Build {
-  label: string;
-  root: string;
-}
-
-/** `commit` of this repository, compiled in a temporary folder with this checkout's modules. */
-function buildCommit(commit: string): Build {
-  const root = mkdtempSync(join(tmpdir(), 'minitwit-before-'));
-  log(`building ${commit} in ${root}`);
-  const archive = execFileSync('git', ['-C', packageRoot, 'archive', '--format=tar', commit], {
-    maxBuffer: 1 << 30,
-  });
-  execFileSync('tar', ['-x', '-C', root], { input: archive });
-  symlinkSync(resolve(packageRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
-  execFileSync(process.execPath, [resolve(packageRoot, 'node_modules/.bin/tsc'), '-p', root], {
-    stdio: 'inherit',
-  });
-  return { label: `before (${commit.slice(0, 7)})`, root };
-}
 
 interface Database {
   kind: 'sqlite' | 'postgres';
@@ -265,8 +246,8 @@ async function main() {
   }
   if (!existsSync(join(packageRoot, 'dist/src/cli/main.js'))) throw new Error('run npm run build');
   const builds: Build[] = [];
-  if (values.before) builds.push(buildCommit(values.before));
-  builds.push({ label: 'after (this checkout)', root: packageRoot });
+  if (values.before) builds.push(buildCommit(values.before, log));
+  builds.push(thisCheckout());
 
   const results: { build: string; kind: string; workers: number; runs: Run[] }[] = [];
   try {
@@ -314,8 +295,7 @@ async function main() {
       }
     }
   } finally {
-    for (const build of builds)
-      if (build.root !== packageRoot) rmSync(build.root, { recursive: true, force: true });
+    for (const build of builds) dropBuild(build);
   }
 
   const load1 = loadavg()[0]?.toFixed(1);

@@ -71,10 +71,10 @@ class Serve {
     return Promise.race([this.exited, timeout]);
   }
 
-  /** Waits until a line of output matches `pattern`. */
-  async saw(pattern: RegExp) {
+  /** Waits until `times` lines of output match `pattern`. */
+  async saw(pattern: RegExp, times = 1) {
     for (let i = 0; i < EXIT_TIMEOUT_MS / 20; i++) {
-      if (this.output.some((l) => pattern.test(l))) return;
+      if (this.output.filter((l) => pattern.test(l)).length >= times) return;
       if (!this.running) break;
       await sleep(20);
     }
@@ -224,7 +224,7 @@ forEachDatabase('SIGINT and SIGTERM always stop `minitwit serve`', (kind) => {
   test('WORKERS=2 and Ctrl-C (SIGINT to the whole process group): every worker drains, exit 0', async () => {
     const s = await serve({ WORKERS: '2' }, { ownGroup: true });
     await s.ready();
-    await s.saw(/worker ready/);
+    await s.saw(/worker ready/, 2);
     const pid = s.proc.pid;
     assert.ok(pid);
     process.kill(-pid, 'SIGINT');
