@@ -79,13 +79,17 @@ export async function runPrimary(
     cluster.on('exit', (worker, code, signal) => {
       const state = workers.get(worker);
       workers.delete(worker);
+      const asked = signal === 'SIGTERM' || signal === 'SIGINT';
       if (stopping) {
-        // Killed by our own SIGTERM before it could listen for it: stopped as asked.
-        if (code !== 0 && signal !== 'SIGTERM') failed = true;
+        // Ended by a stop signal before it had installed its handlers: stopped as asked.
+        if (code !== 0 && !asked) failed = true;
         if (workers.size === 0) resolve();
         return;
       }
-      if (state?.first && !state.ready) {
+      // A worker of the first set that exits by itself with an error before listening could not
+      // start. One that exits 0 or by a stop signal was asked to stop (Ctrl-C reaches the
+      // workers too, maybe before the primary): not a failure.
+      if (state?.first && !state.ready && code !== 0 && !asked) {
         logger.error({ pid: worker.process.pid, code, signal }, 'a worker could not start');
         giveUp(`a worker could not start (exit code ${code ?? signal}): see its message above`);
         return;

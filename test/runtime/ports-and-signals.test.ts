@@ -221,6 +221,17 @@ forEachDatabase('SIGINT and SIGTERM always stop `minitwit serve`', (kind) => {
     assert.ok(s.output.some((l) => l.includes('SIGTERM again: exiting now')));
   });
 
+  test('WORKERS=2 and Ctrl-C during start-up (SIGINT to the whole process group): exit 0, nothing left', async () => {
+    const s = await serve({ WORKERS: '2' }, { ownGroup: true });
+    await s.saw(/cluster primary started/);
+    const pid = s.proc.pid;
+    assert.ok(pid);
+    process.kill(-pid, 'SIGINT');
+    const { code } = await s.exit();
+    assert.equal(code, 0, s.output.join('\n'));
+    await assertNothingLeft(s);
+  });
+
   test('WORKERS=2 and Ctrl-C (SIGINT to the whole process group): every worker drains, exit 0', async () => {
     const s = await serve({ WORKERS: '2' }, { ownGroup: true });
     await s.ready();
