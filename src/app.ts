@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApiServer } from './api/server.js';
+import { apiClientError, buildApiServer } from './api/server.js';
 import type { Config } from './config/config.js';
 import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrations.js';
 import { Store } from './db/store.js';
 import { type DomainEvents, MiniTwit } from './domain/minitwit.js';
 import { Sessions } from './domain/sessions.js';
+import { reservedSegments, USERNAME_PARAM } from './http/routes.js';
 import { Health, installHealthRoutes } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { APP_VERSION, combineEvents, dataDirectory, Metrics } from './observability/metrics.js';
@@ -25,10 +26,52 @@ export interface App {
   metrics: Metrics | undefined;
   /** The operators' port: /metrics, /healthz, /readyz (undefined when metrics are off). */
   metricsServer: MetricsServer | undefined;
-  /** Binds the servers to their configured ports (0 picks free ones); returns their URLs. */
+  /**
+   * Binds the servers to their configured ports (0 picks free ones); returns their URLs. All or
+   * nothing: when any port cannot be opened, the app is closed (no port stays open, the
+   * database is closed) and this rejects with a ListenError naming each port and its variable.
+   */
   listen(): Promise<{ web: string; api: string; metrics?: string }>;
+  /**
+   * The names registration refuses because a fixed route of a door takes `/<name>` (derived
+   * from both doors' route tables once their plugins have loaded).
+   */
+  reservedUsernames(): Promise<ReadonlySet<string>>;
   /** Stops accepting, lets requests in flight finish, then closes the database. */
   close(): Promise<void>;
+}
+
+/** A port that could not be opened; the message names the port, its variable and the fix. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/** One port the app listens on, with the variables that set it. */
+interface Door {
+  name: 'web' | 'api' | 'metrics';
+  variable: 'PORT' | 'API_PORT' | 'METRICS_PORT';
+  hostVariable: 'HOST' | 'METRICS_HOST';
+  port: number;
+  host: string;
+  listen(): Promise<string>;
+  listening(): boolean;
+}
+
+/** Why `door` could not listen, in words an operator can act on. */
+function listenProblem(door: Door, error: unknown): string {
+  const { variable, port, host, hostVariable } = door;
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return `${variable}=${port}: port ${port} is already in use on ${host} (another program listens there): stop it or set ${variable} to a free port`;
+  }
+  if (code === 'EACCES') {
+    return `${variable}=${port}: not allowed to listen on port ${port} (ports below 1024 need privileges): set ${variable} to a port above 1023`;
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return `${hostVariable}=${host}: this machine has no such address, so ${variable}=${port} cannot listen on it: set ${hostVariable} to one of its addresses or 0.0.0.0`;
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return `${variable}=${port}: cannot listen on ${host}:${port}: ${reason}`;
 }
 
 export interface AppOverrides {
@@ -66,10 +109,19 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   }
 
   const store = new Store(database.db, database.dialect);
-  const domain = new MiniTwit(store, combineEvents(metrics?.events(), overrides.events));
+  // A username may not be a path segment a fixed route of either door takes: asked of the
+  // doors' route tables at each registration, so a route added later counts at once.
+  let doors: FastifyInstance[] = [];
+  const reserved = () =>
+    reservedSegments(
+      doors.map((door) => door.routeTable),
+      USERNAME_PARAM,
+    );
+  const domain = new MiniTwit(store, combineEvents(metrics?.events(), overrides.events), reserved);
   const sessions = new Sessions(store);
   const web = await buildWebServer({ config, domain, sessions, logger });
   const api = await buildApiServer({ config, domain, logger });
+  doors = [web, api];
   const health = new Health(store, database);
   installHealthRoutes(web, health);
   installHealthRoutes(api, health);
@@ -85,10 +137,58 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       version: APP_VERSION,
     });
     metrics.latest.set(await domain.latest().catch(() => -1));
-    metricsServer = new MetricsServer(metrics, health, logger);
+    metricsServer = new MetricsServer(metrics, health, logger, {
+      timeouts: config.http,
+      onClientError: apiClientError,
+    });
+  }
+
+  const ports: Door[] = [
+    {
+      name: 'web',
+      variable: 'PORT',
+      hostVariable: 'HOST',
+      port: config.port,
+      host: config.host,
+      listen: () => web.listen({ port: config.port, host: config.host }),
+      listening: () => web.server.listening,
+    },
+    {
+      name: 'api',
+      variable: 'API_PORT',
+      hostVariable: 'HOST',
+      port: config.apiPort,
+      host: config.host,
+      listen: () => api.listen({ port: config.apiPort, host: config.host }),
+      listening: () => api.server.listening,
+    },
+  ];
+  const operators = metricsServer;
+  if (operators) {
+    ports.push({
+      name: 'metrics',
+      variable: 'METRICS_PORT',
+      hostVariable: 'METRICS_HOST',
+      port: config.metricsPort,
+      host: config.metricsHost,
+      listen: () => operators.listen(config.metricsPort, config.metricsHost),
+      listening: () => operators.listening,
+    });
+  }
+  for (const door of ports) {
+    health.watchListener(`${door.name} (${door.variable} ${door.port})`, door.listening);
   }
 
   let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      health.draining = true;
+      await Promise.all([web.close(), api.close()]);
+      await metricsServer?.close();
+      await database.close();
+    })();
+    return closed;
+  };
   return {
     config,
     database,
@@ -101,11 +201,19 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     metrics,
     metricsServer,
     async listen() {
-      const [webUrl, apiUrl, metricsUrl] = await Promise.all([
-        web.listen({ port: config.port, host: config.host }),
-        api.listen({ port: config.apiPort, host: config.host }),
-        metricsServer?.listen(config.metricsPort, config.metricsHost),
-      ]);
+      const results = await Promise.allSettled(ports.map((door) => door.listen()));
+      const problems = results.flatMap((result, i) =>
+        result.status === 'rejected' && ports[i] ? [listenProblem(ports[i], result.reason)] : [],
+      );
+      if (problems.length > 0) {
+        await close();
+        throw new ListenError(problems.join('; '));
+      }
+      const url = (name: Door['name']) => {
+        const result = results[ports.findIndex((door) => door.name === name)];
+        return result?.status === 'fulfilled' ? result.value : undefined;
+      };
+      const [webUrl = '', apiUrl = '', metricsUrl] = [url('web'), url('api'), url('metrics')];
       // One line per door, with a URL a person can open.
       logger.info({ database: database.safeUrl }, `MiniTwit serves ${database.safeUrl}`);
       logger.info({ door: 'web', url: webUrl }, `web app on ${openable(webUrl)}`);
@@ -116,14 +224,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       }
       return { web: webUrl, api: apiUrl, ...(metricsUrl ? { metrics: metricsUrl } : {}) };
     },
-    close() {
-      closed ??= (async () => {
-        health.draining = true;
-        await Promise.all([web.close(), api.close()]);
-        await metricsServer?.close();
-        await database.close();
-      })();
-      return closed;
+    async reservedUsernames() {
+      await Promise.all([web.ready(), api.ready()]);
+      return reserved();
     },
+    close,
   };
 }

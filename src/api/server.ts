@@ -3,11 +3,14 @@ import type { Config } from '../config/config.js';
 import { isDatabaseSealed } from '../db/errors.js';
 import { DomainError } from '../domain/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
-import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
+import { clientErrorHandler } from '../http/client-errors.js';
+import { doorOptions, serverOptions } from '../http/door-options.js';
+import { answerUnmatchedEarly, trackRoutes, type Unmatched, unmatched } from '../http/routes.js';
+import { installRequestLogging, type Logger } from '../observability/logger.js';
 import { ApiError, sendError } from './errors.js';
 import { recordLatest, simulatorRoutes } from './routes.js';
 import { API_AJV_OPTIONS, apiValidationError } from './schemas.js';
-import { API_ROUTER_OPTIONS, apiSecurity } from './security.js';
+import { API_ROUTER_OPTIONS, API_SECURITY_HEADERS, apiSecurity } from './security.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,6 +66,31 @@ function apiErrorHandler(
 }
 
 /**
+ * A request that matched no route: 404, or 405 with Allow when its path has routes for other
+ * methods (OPTIONS: 204 with Allow), in the JSON error shape.
+ */
+function answerUnmatched(request: FastifyRequest, reply: FastifyReply, why: Unmatched) {
+  if (why.kind === 'options') return reply.code(204).header('allow', why.allow).send();
+  if (why.kind === 'method-not-allowed') {
+    reply.header('allow', why.allow);
+    return sendError(reply, 405, `${request.method} is not allowed here; use ${why.allow}`);
+  }
+  return sendError(reply, 404, 'No such endpoint');
+}
+
+/**
+ * The API's answer to a request Node's HTTP parser refused (not HTTP: 400; headers too large:
+ * 431; too slow to arrive: 408), in the JSON error shape instead of Fastify's own.
+ */
+export const apiClientError = clientErrorHandler(
+  ({ status, message }) => ({
+    type: 'application/json; charset=utf-8',
+    body: JSON.stringify({ status, error_msg: message }),
+  }),
+  API_SECURITY_HEADERS,
+);
+
+/**
  * The simulator API server, not yet listening. Its plugins load in this order: the defences
  * (allow-list, rate limit, headers), then the `?latest=` recorder, then the routes (the
  * simulator-only ones in their own scope, behind the Authorization check). The caller may add
@@ -72,14 +100,20 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   const { config, domain, logger } = options;
   const app = Fastify({
     ...serverOptions(logger, 'api', config.trustProxy, API_BODY_LIMIT),
+    ...doorOptions(config.http),
     ...API_ROUTER_OPTIONS,
     ajv: API_AJV_OPTIONS,
     schemaErrorFormatter: apiValidationError,
+    clientErrorHandler: apiClientError,
   });
+  trackRoutes(app);
   app.decorate('domain', domain);
   installRequestLogging(app);
   app.setErrorHandler(apiErrorHandler);
-  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'No such endpoint'));
+  app.setNotFoundHandler((request, reply) =>
+    answerUnmatched(request, reply, unmatched(app, request)),
+  );
+  answerUnmatchedEarly(app, answerUnmatched);
 
   app.register(apiSecurity, { config });
   app.register(recordLatest);

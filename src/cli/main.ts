@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, type Command } from './command.js';
 import { backupCommand } from './commands/backup.js';
 import { checkCommand } from './commands/check.js';
+import { checkNamesCommand } from './commands/check-names.js';
 import { exportCommand } from './commands/export.js';
 import { flagCommands } from './commands/flag.js';
 import { importCommand } from './commands/import.js';
@@ -27,6 +28,7 @@ export const commands: Command[] = [
   exportCommand,
   importCommand,
   importLegacyCommand,
+  checkNamesCommand,
   migrateDbCommand,
   // Benchmark data (docs/performance.md).
   seedCommand,

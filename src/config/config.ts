@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, type Env, flag, wholeNumber as integer } from './env.js';
+import { type HttpTimeouts, loadHttpTimeouts } from './http.js';
 import { loadSecurityConfig, type SecurityConfig } from './security.js';
 
 export { ConfigError };
@@ -44,6 +45,8 @@ export interface Config {
   shutdownDelayMs: number;
   /** After the delay: how long requests in flight may take before connections are cut. */
   shutdownGraceMs: number;
+  /** Head, request and keep-alive timeouts of the web, API and metrics ports. */
+  http: HttpTimeouts;
 }
 
 export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
@@ -113,5 +116,6 @@ export function loadConfig(
     workers: integer(env, 'WORKERS', 1, 1, 64),
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', production ? 2000 : 0, 0, 600_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    http: loadHttpTimeouts(env),
   };
 }

@@ -66,6 +66,20 @@ export class Store {
     return this.db.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
   }
 
+  /** Up to `limit` users after `afterId`, by id: their id and name only (to walk every name). */
+  async usernamesAfter(
+    afterId: number,
+    limit: number,
+  ): Promise<{ user_id: number; username: string }[]> {
+    return this.db
+      .selectFrom('users')
+      .select(['user_id', 'username'])
+      .where('user_id', '>', afterId)
+      .orderBy('user_id')
+      .limit(limit)
+      .execute();
+  }
+
   async findUserIdByName(username: string): Promise<number | undefined> {
     const row = await this.db
       .selectFrom('users')

@@ -8,6 +8,7 @@ import {
   type Registration,
   registrationError,
   TEXTS,
+  usernameError,
 } from './validation.js';
 
 export type { TimelineEntry, User };
@@ -39,16 +40,21 @@ const now = () => Math.floor(Date.now() / 1000);
  * that turn requests into these calls and the results into pages or JSON.
  */
 export class MiniTwit {
+  /**
+   * @param reservedUsernames the path segments a username may not be, because a fixed page of a
+   *   front door takes that address; asked at each registration, so routes added later count.
+   */
   constructor(
     readonly store: Store,
     private readonly events: DomainEvents = {},
+    private readonly reservedUsernames: () => ReadonlySet<string> = () => new Set(),
   ) {}
 
   // ---- accounts ----
 
   /** Registers a user, or throws DomainError('invalid', <the first rule broken>). */
   async register(registration: Registration): Promise<number> {
-    const problem = registrationError(registration);
+    const problem = registrationError(registration, this.reservedUsernames());
     if (problem) throw invalid(problem);
     if ((await this.store.findUserIdByName(registration.username)) !== undefined) {
       throw invalid(TEXTS.usernameTaken);
@@ -92,6 +98,14 @@ export class MiniTwit {
     }
     this.events.login?.(true);
     return user;
+  }
+
+  /**
+   * The username rule `name` breaks today (usernameError with the reserved names), or
+   * undefined. For names already stored (legacy imports, earlier versions): see check-names.
+   */
+  usernameProblem(name: string): string | undefined {
+    return usernameError(name, this.reservedUsernames());
   }
 
   async findUser(username: string): Promise<User | undefined> {

@@ -19,6 +19,20 @@ export const LIMITS = {
   message: 1000,
 } as const;
 
+/**
+ * The longest a username's path segment (`/<name>`, `/msgs/<name>`, …) can be as the router
+ * measures it, whatever percent-encoding the client chose: the router decodes it except for
+ * the reserved characters (`# $ & + , / : ; = ? @ %`), which stay three characters (`%3F`)
+ * each, and an astral character decodes to two UTF-16 units. A name of at most
+ * LIMITS.username code points is thus at most three times as long: both doors route that.
+ */
+export const USERNAME_MAX_PATH_LENGTH = LIMITS.username * 3;
+
+/** Path segments a URL cannot carry as a name: clients remove them (`/a/../b` is `/b`). */
+export const DOT_SEGMENTS: ReadonlySet<string> = new Set(['.', '..']);
+
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: as above, but tab and newlines may stay
@@ -32,18 +46,50 @@ export interface Registration {
   password2?: string | undefined;
 }
 
-/** The first rule a registration breaks, or undefined when it is acceptable. */
-export function registrationError(r: Registration): string | undefined {
+/**
+ * The first of this project's username rules `name` breaks, or undefined: at most
+ * LIMITS.username characters (code points); no control characters, slashes or surrounding
+ * spaces; well-formed Unicode; and an address of its own, `/<name>`, that no page of MiniTwit
+ * takes: not a dot segment, not one of `reserved` (the fixed path segments the front doors'
+ * routes take where a username could be: see reservedSegments in src/http/routes.ts).
+ */
+export function usernameError(
+  name: string,
+  reserved: ReadonlySet<string> = NO_NAMES,
+): string | undefined {
+  if ([...name].length > LIMITS.username) {
+    return `The username can be at most ${LIMITS.username} characters long`;
+  }
+  if (CONTROL.test(name) || name.includes('/') || name !== name.trim()) {
+    return 'The username cannot contain control characters, slashes or surrounding spaces';
+  }
+  if (/\p{Surrogate}/u.test(name)) {
+    return 'The username is not valid Unicode text (it has an unpaired surrogate)';
+  }
+  if (DOT_SEGMENTS.has(name)) {
+    return `The username cannot be "${name}": web addresses drop it, so its page could not be opened`;
+  }
+  if (reserved.has(name)) {
+    return `The username "${name}" is taken by a page of MiniTwit (/${name}): choose another`;
+  }
+  return undefined;
+}
+
+/**
+ * The first rule a registration breaks, or undefined when it is acceptable: the reference's
+ * checks in its order, then ours (usernameError with `reserved`, then the email and password
+ * limits).
+ */
+export function registrationError(
+  r: Registration,
+  reserved: ReadonlySet<string> = NO_NAMES,
+): string | undefined {
   if (!r.username) return TEXTS.noUsername;
   if (!r.email?.includes('@')) return TEXTS.badEmail;
   if (!r.password) return TEXTS.noPassword;
   if (r.password2 !== undefined && r.password !== r.password2) return TEXTS.passwordMismatch;
-  if ([...r.username].length > LIMITS.username) {
-    return `The username can be at most ${LIMITS.username} characters long`;
-  }
-  if (CONTROL.test(r.username) || r.username.includes('/') || r.username !== r.username.trim()) {
-    return 'The username cannot contain control characters, slashes or surrounding spaces';
-  }
+  const nameProblem = usernameError(r.username, reserved);
+  if (nameProblem) return nameProblem;
   if (r.email.length > LIMITS.email) {
     return `The email address can be at most ${LIMITS.email} characters long`;
   }

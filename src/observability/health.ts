@@ -15,7 +15,11 @@ declare module 'fastify' {
 
 export interface Readiness {
   ready: boolean;
-  checks: { database: string; migrations: string; shutdown: string };
+  /**
+   * Each check is 'ok' or says what is wrong. `listeners` appears only while a port this
+   * process should serve is not listening (during start-up, or when one failed).
+   */
+  checks: { database: string; migrations: string; shutdown: string; listeners?: string };
 }
 
 /** Liveness and readiness of this process, for load balancers and orchestrators. */
@@ -23,18 +27,29 @@ export class Health {
   /** Set when shutdown begins: the process stays alive but asks for no new traffic. */
   draining = false;
   private migrationsApplied = false;
+  private readonly listeners = new Map<string, () => boolean>();
 
   constructor(
     private readonly store: Store,
     private readonly database: DatabaseHandle,
   ) {}
 
+  /**
+   * A port this process serves, e.g. `web (PORT 5000)`: readiness is false whenever
+   * `listening()` is false, so no door is ever reported ready while another is down.
+   */
+  watchListener(name: string, listening: () => boolean) {
+    this.listeners.set(name, listening);
+  }
+
   async readiness(): Promise<Readiness> {
-    const checks = {
+    const checks: Readiness['checks'] = {
       database: 'ok',
       migrations: 'ok',
       shutdown: this.draining ? 'draining' : 'ok',
     };
+    const down = [...this.listeners].filter(([, listening]) => !listening()).map(([n]) => n);
+    if (down.length > 0) checks.listeners = `not listening: ${down.join(', ')}`;
     try {
       await this.store.ping();
       if (!this.migrationsApplied) {

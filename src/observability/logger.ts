@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -100,22 +100,4 @@ export function installRequestLogging(app: FastifyInstance) {
       'request',
     );
   });
-}
-
-/** Fastify options both front doors share: our logger, our request ids, our request lines. */
-export function serverOptions(
-  logger: Logger,
-  door: 'web' | 'api',
-  trustProxy: boolean,
-  bodyLimit: number,
-) {
-  return {
-    loggerInstance: logger.child({ door }) as FastifyBaseLogger,
-    // Fastify's own two lines per request are replaced by the one line of installRequestLogging.
-    logController: new LogController({ disableRequestLogging: true }),
-    genReqId: requestId,
-    trustProxy,
-    bodyLimit,
-    return503OnClosing: true,
-  };
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 
@@ -20,6 +20,12 @@ export interface ShutdownOptions {
   delayMs: number;
   /** Then let requests in flight finish for at most this long before cutting connections. */
   graceMs: number;
+  /**
+   * The doors' new connections, watched from before they listened: then shutdown waits only
+   * while a connection accepted in the last ACCEPT_SETTLE_MS is still sending its first
+   * request, instead of always waiting ACCEPT_SETTLE_MS.
+   */
+  connections?: ConnectionWatch;
 }
 
 /**
@@ -30,14 +36,48 @@ export interface ShutdownOptions {
  */
 export const ACCEPT_SETTLE_MS = 250;
 
+/**
+ * Connections of HTTP servers that have not yet delivered their first request: each is
+ * remembered from its `connection` event until its first `request` event (or its close).
+ */
+export class ConnectionWatch {
+  private readonly waiting = new Map<Socket, number>();
+
+  constructor(servers: Server[]) {
+    for (const server of servers) {
+      server.on('connection', (socket: Socket) => {
+        this.waiting.set(socket, performance.now());
+        socket.once('close', () => this.waiting.delete(socket));
+      });
+      server.on('request', (request: { socket: Socket }) => this.waiting.delete(request.socket));
+    }
+  }
+
+  /**
+   * Resolves once no connection accepted less than `settleMs` ago is still waiting for its
+   * first request: at once when there is none (the usual case), else after at most `settleMs`.
+   */
+  async settled(settleMs: number): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      let youngest = Number.NEGATIVE_INFINITY;
+      for (const acceptedAt of this.waiting.values()) youngest = Math.max(youngest, acceptedAt);
+      const left = youngest + settleMs - now;
+      if (left <= 0) return;
+      await sleep(Math.min(left, 10));
+    }
+  }
+}
+
 export interface ShutdownReport {
   /** True when requests were still running after the grace period and were cut. */
   forced: boolean;
 }
 
 /**
- * The graceful end of one server process: not ready → (delay) → stop accepting → (settle) →
- * close idle keep-alive connections → wait for requests in flight (bounded) → close the database.
+ * The graceful end of one server process: not ready → (delay) → stop accepting → (settle: let
+ * connections accepted in the last ACCEPT_SETTLE_MS deliver their request) → close idle
+ * keep-alive connections → wait for requests in flight (bounded) → close the database.
  */
 export async function shutdownGracefully(
   app: Drainable,
@@ -55,7 +95,11 @@ export async function shutdownGracefully(
   for (const server of [app.web.server, app.api.server]) {
     if (server.listening) NetServer.prototype.close.call(server);
   }
-  await sleep(Math.min(ACCEPT_SETTLE_MS, options.graceMs));
+  const closedAt = performance.now();
+  const settleMs = Math.min(ACCEPT_SETTLE_MS, options.graceMs);
+  if (options.connections) await options.connections.settled(settleMs);
+  else await sleep(settleMs);
+  const settledAt = performance.now();
 
   let forced = false;
   let timer: NodeJS.Timeout | undefined;
@@ -77,6 +121,10 @@ export async function shutdownGracefully(
   } finally {
     clearTimeout(timer);
   }
-  app.logger.info({ forced }, 'stopped');
+  const ms = (from: number, to: number) => Math.round(to - from);
+  app.logger.info(
+    { forced, settleMs: ms(closedAt, settledAt), drainMs: ms(settledAt, performance.now()) },
+    'stopped',
+  );
   return { forced };
 }

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseSealed } from '../db/errors.js';
+import { type ClientErrorAnswer, clientErrorHandler } from '../http/client-errors.js';
+import { answerUnmatchedEarly, type Unmatched, unmatched } from '../http/routes.js';
 import { createTemplates } from './render.js';
 import { WEB_SECURITY_HEADERS } from './security.js';
 
@@ -72,7 +74,9 @@ export function errorPage(error: Error & { statusCode?: number }): ErrorPage {
 /**
  * The web door's one error handler and one not-found handler, both answering with the error
  * page in the layout (signed-in user, flashes). Register before the routes: a route takes the
- * error handler its instance has when it is added.
+ * error handler its instance has when it is added. A request that matched no route is a 404
+ * page, or, when its path has routes for other methods, a 405 page with Allow (OPTIONS: 204
+ * with Allow).
  */
 export const webErrors = fp(
   async (app) => {
@@ -82,9 +86,19 @@ export const webErrors = fp(
       if (status >= 500) request.log.error({ err: error }, 'request failed');
       return reply.page('error', { title, message }, status);
     });
-    app.setNotFoundHandler((_request, reply) =>
-      reply.page('error', { title: 'Not Found', message: 'There is no such page.' }, 404),
+    const answerUnmatched = (request: FastifyRequest, reply: FastifyReply, why: Unmatched) => {
+      if (why.kind === 'options') return reply.code(204).header('allow', why.allow).send();
+      if (why.kind === 'method-not-allowed') {
+        reply.header('allow', why.allow);
+        const message = `This page does not take ${request.method} requests (it takes ${why.allow}).`;
+        return reply.page('error', { title: 'Method Not Allowed', message }, 405);
+      }
+      return reply.page('error', { title: 'Not Found', message: 'There is no such page.' }, 404);
+    };
+    app.setNotFoundHandler((request, reply) =>
+      answerUnmatched(request, reply, unmatched(app, request)),
     );
+    answerUnmatchedEarly(app, answerUnmatched);
   },
   { name: 'minitwit-web-errors', dependencies: ['minitwit-web-pages'] },
 );
@@ -117,3 +131,38 @@ export function webFrameworkError(
     .type('text/html; charset=utf-8')
     .send(html);
 }
+
+const CLIENT_ERROR_PAGES: Record<ClientErrorAnswer['status'], { title: string; message: string }> =
+  {
+    400: {
+      title: 'Bad Request',
+      message: 'Your browser sent a request MiniTwit could not understand.',
+    },
+    408: {
+      title: 'Request Timeout',
+      message: 'The request took too long to arrive. Please try again.',
+    },
+    431: {
+      title: 'Request Header Fields Too Large',
+      message:
+        "The request carried more header data than MiniTwit accepts (often too many cookies): clear this site's cookies and try again.",
+    },
+  };
+
+/**
+ * Fastify's `clientErrorHandler` for the web door: a request Node's HTTP parser refused (not
+ * HTTP: 400; headers too large: 431; too slow to arrive: 408) gets the bare error page with the
+ * security headers, instead of Fastify's JSON.
+ */
+export const webClientError = clientErrorHandler(
+  ({ status }) => ({
+    type: 'text/html; charset=utf-8',
+    body: bare.render('error', {
+      ...CLIENT_ERROR_PAGES[status],
+      user: null,
+      flashes: [],
+      csrf: '',
+    }),
+  }),
+  WEB_SECURITY_HEADERS,
+);

@@ -7,9 +7,11 @@ import type { Config } from '../config/config.js';
 import { webAssets } from '../config/paths.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import type { Sessions } from '../domain/sessions.js';
-import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
+import { doorOptions, serverOptions } from '../http/door-options.js';
+import { trackRoutes } from '../http/routes.js';
+import { installRequestLogging, type Logger } from '../observability/logger.js';
 import { crossOriginProtection } from './cross-origin.js';
-import { webErrors, webFrameworkError } from './errors.js';
+import { webClientError, webErrors, webFrameworkError } from './errors.js';
 import { webPages } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
@@ -42,8 +44,11 @@ const WEB_BODY_LIMIT = 16 * 1024;
 export async function buildWebServer(options: WebServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...serverOptions(options.logger, 'web', options.config.trustProxy, WEB_BODY_LIMIT),
+    ...doorOptions(options.config.http),
     frameworkErrors: webFrameworkError,
+    clientErrorHandler: webClientError,
   });
+  trackRoutes(app);
   await app.register(cookie, {
     // Signs with the first secret; still accepts cookies signed with earlier ones (rotation).
     secret: [options.config.sessionSecret, ...options.config.security.previousSessionSecrets],

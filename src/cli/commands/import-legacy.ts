@@ -1,6 +1,7 @@
 import { importLegacy } from '../../dataops/legacy.js';
 import { describeCounts } from '../../dataops/load.js';
 import { defineCommand, onlyFile } from '../command.js';
+import { describeNameProblems, storedNameProblems } from '../names.js';
 
 export const importLegacyCommand = defineCommand({
   name: 'import-legacy',
@@ -33,6 +34,11 @@ export const importLegacyCommand = defineCommand({
     }
     if (r.orphanMessages > 0) err(`skipped ${r.orphanMessages} messages of unknown authors`);
     if (r.orphanFollows > 0) err(`skipped ${r.orphanFollows} follows naming unknown users`);
+    const names = await storedNameProblems(databaseUrl());
+    if (names.length > 0) {
+      err(`imported ${names.length} username(s) registration would refuse today:`);
+      for (const line of describeNameProblems(names)) err(line);
+    }
     return 0;
   },
 });
