@@ -17,7 +17,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
   if (config.migrateOnStart) {
     const database = openDatabase(config.databaseUrl, { poolMax: 1 });
     try {
-      const applied = await migrateToLatest(database.db, database.dialect);
+      const applied = await migrateToLatest(database.db, database.dialect, database.where);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     } finally {
       await database.close();

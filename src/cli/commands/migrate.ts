@@ -7,7 +7,9 @@ export const migrateCommand = defineCommand({
   summary: 'apply pending database migrations (safe to run again)',
   usage: 'minitwit migrate [--database URL]',
   async run({ databaseUrl, out }) {
-    const applied = await withDatabase(databaseUrl(), (h) => migrateToLatest(h.db, h.dialect));
+    const applied = await withDatabase(databaseUrl(), (h) =>
+      migrateToLatest(h.db, h.dialect, h.where),
+    );
     out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     return 0;
   },
