@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { operatorMessage } from '../http/database-faults.js';
 import { COMMON_OPTIONS, type Command } from './command.js';
 import { backupCommand } from './commands/backup.js';
 import { exportCommand } from './commands/export.js';
@@ -62,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command.run({ values, positionals, out, err });
   } catch (error) {
-    err(`minitwit ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    err(`minitwit ${name}: ${operatorMessage(error)}`);
     return 1;
   }
 }

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { webAssets } from '../config/paths.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import type { Sessions } from '../domain/sessions.js';
+import type { FailureLog } from '../observability/failures.js';
 import { installRequestLogging, type Logger, serverOptions } from '../observability/logger.js';
 import { webErrors, webFrameworkError } from './errors.js';
 import { webPages } from './render.js';
@@ -28,6 +29,8 @@ export interface WebServerOptions {
   domain: MiniTwit;
   sessions: Sessions;
   logger: Logger;
+  /** Where server errors are logged and counted (a FailureLog of `logger` by default). */
+  failures?: FailureLog;
 }
 
 /** Bodies of web forms are small: a message is at most 1000 characters. */
@@ -58,7 +61,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   await app.register(securityHeaders, { headers: WEB_SECURITY_HEADERS });
   await app.register(webPages);
   await app.register(webRateLimits, { security: options.config.security });
-  await app.register(webErrors);
+  await app.register(webErrors, options.failures ? { failures: options.failures } : {});
 
   const css = readFileSync(resolve(webAssets, 'static/style.css'));
   app.get('/static/style.css', async (_request, reply) =>
