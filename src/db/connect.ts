@@ -171,6 +171,7 @@ export function openDatabase(url: string, options: ConnectOptions = {}): Databas
     const faults = new DatabaseFaults(safeUrl, undefined);
     const { pool, kysely } = guardedPool({
       connectionString: url,
+      where: safeUrl,
       max: options.poolMax ?? 10,
       types: pgTypes,
       connectTimeoutMs: limits.connectTimeoutMs,

@@ -91,6 +91,16 @@ export class DatabaseTimeout extends Error {
   }
 }
 
+/**
+ * A connection to the database could not be made: whatever the server or the network said (a
+ * refused connection, a database that does not accept connections or does not exist, a failed
+ * sign-in), the database is `unavailable` to the caller. The message names the database.
+ */
+export class DatabaseUnreachable extends Error {
+  override name = 'DatabaseUnreachable';
+  readonly code = 'MINITWIT_DB_UNREACHABLE';
+}
+
 function conditionOf(error: unknown): DatabaseCondition | undefined {
   if (!(error instanceof Error)) return undefined;
   if (error.message.includes(SEALED_MARKER)) return 'sealed';
@@ -98,7 +108,7 @@ function conditionOf(error: unknown): DatabaseCondition | undefined {
   if (typeof code === 'string') {
     if (code.startsWith('SQLITE_')) return SQLITE.find(([prefix]) => code.startsWith(prefix))?.[1];
     if (POSTGRES[code]) return POSTGRES[code];
-    if (code === 'MINITWIT_DB_TIMEOUT') return 'unavailable';
+    if (code === 'MINITWIT_DB_TIMEOUT' || code === 'MINITWIT_DB_UNREACHABLE') return 'unavailable';
     if (code.startsWith('08')) return 'unavailable'; // connection_exception class
     if (SOCKET_CODES.has(code)) return 'unavailable';
   }

@@ -121,11 +121,11 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect, where?:
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
-    const of = where ? ` of ${where}` : '';
+    const named = where !== undefined && !reason.includes(where);
     throw new MigrationError(
       failed
-        ? `migration ${failed}${of} failed: ${reason}`
-        : `cannot migrate the database${where ? ` ${where}` : ''}: ${reason}`,
+        ? `migration ${failed}${named ? ` of ${where}` : ''} failed: ${reason}`
+        : `cannot migrate the database${named ? ` ${where}` : ''}: ${reason}`,
       { cause: result.error },
     );
   }

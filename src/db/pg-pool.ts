@@ -1,9 +1,11 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import pg from 'pg';
-import { DatabaseTimeout } from './errors.js';
+import { DatabaseTimeout, DatabaseUnreachable } from './errors.js';
 
 export interface GuardedPoolOptions {
   connectionString: string;
+  /** The database as errors name it (the redacted URL). */
+  where: string;
   max: number;
   types: pg.CustomTypesConfig;
   /** The most a request waits for a connection (a new one, or a free one of the pool), in ms. */
@@ -29,6 +31,8 @@ const ABANDONED = new Error('closed: no answer within the statement deadline');
  *   client is idle: a connection cut while checked out (between two statements of a
  *   transaction, when PostgreSQL restarts or pg_terminate_backend ends it) emitted an 'error'
  *   nobody handled, and Node ended the process.
+ * - A connection that cannot be made fails with DatabaseUnreachable (`unavailable`), naming
+ *   the database, whatever the reason (refused, not accepting connections, no such database).
  * - Each query has a deadline: past it the connection is destroyed (its socket closed), the
  *   query fails with DatabaseTimeout (`unavailable`), and the client leaves the pool instead of
  *   going back with a query stuck on it.
@@ -91,7 +95,15 @@ export function guardedPool(options: GuardedPoolOptions): { pool: pg.Pool; kysel
   };
   const kysely: PostgresPool = {
     async connect() {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new DatabaseUnreachable(`cannot connect to ${options.where}: ${reason}`, {
+          cause: error,
+        });
+      }
       let wrapper = wrappers.get(client);
       if (!wrapper) {
         wrapper = wrap(client);

@@ -53,7 +53,8 @@ export class Health {
       // A damaged page met here is reported as `corrupt` below.
       this.database.faults.noteError(error);
       const reason = error instanceof Error ? error.message : String(error);
-      checks.database = `unreachable: ${this.database.where}: ${reason}`;
+      const { where } = this.database;
+      checks.database = `unreachable: ${reason.includes(where) ? reason : `${where}: ${reason}`}`;
       checks.migrations = 'unknown';
     }
     const [fault] = this.database.faults.current();
