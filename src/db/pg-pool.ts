@@ -56,7 +56,10 @@ export function guardedPool(options: GuardedPoolOptions): { pool: pg.Pool; kysel
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let abandoned = false;
     const query = (sql: string, parameters: readonly unknown[]) => {
-      if (deadlineMs === 0) return client.query(sql, parameters as unknown[]);
+      // A cursor (Kysely's streaming) or no deadline: pg's own query, untouched.
+      if (deadlineMs === 0 || typeof sql !== 'string') {
+        return client.query(sql, parameters as unknown[]);
+      }
       return new Promise((resolve, reject) => {
         const started = Date.now();
         const timer = setTimeout(() => {

@@ -42,7 +42,8 @@ const isBusy = (error: unknown) => databaseCondition(error) === 'busy';
  * Transactions start with BEGIN IMMEDIATE, retried the same way: the write lock is taken up front,
  * so no statement inside a transaction can meet a lock (a deferred transaction that read first
  * could not simply retry). While a transaction is open, statements from outside it wait (without
- * blocking) for its end, because they would otherwise run inside it on the one connection.
+ * blocking) for its end, because they would otherwise run inside it on the one connection; while
+ * a transaction still waits for its BEGIN, they run.
  */
 export class PatientSqliteDialect extends SqliteDialect {
   constructor(
@@ -86,18 +87,15 @@ class PatientSqliteDriver implements Driver {
 
   async beginTransaction(connection: DatabaseConnection) {
     const mine = connection as PatientConnection;
-    await this.turnOf(mine);
-    let end!: () => void;
-    const ended = new Promise<void>((resolve) => {
-      end = resolve;
+    // The claim is made in the same tick as the BEGIN that succeeded: no statement of another
+    // connection can slip in between. While BEGIN waits for the lock, others run as usual.
+    await mine.execute(CompiledQuery.raw('begin immediate'), () => {
+      let end!: () => void;
+      const ended = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      this.owner = { connection: mine, ended, end };
     });
-    this.owner = { connection: mine, ended, end };
-    try {
-      await mine.executeQuery(CompiledQuery.raw('begin immediate'));
-    } catch (error) {
-      this.endTransaction(mine);
-      throw error;
-    }
   }
 
   async commitTransaction(connection: DatabaseConnection) {
@@ -158,16 +156,30 @@ class PatientSqliteDriver implements Driver {
 class PatientConnection implements DatabaseConnection {
   constructor(private readonly driver: PatientSqliteDriver) {}
 
-  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+  executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    return this.execute<R>(compiled);
+  }
+
+  /**
+   * Runs `compiled` when no other connection's transaction is open, retrying while another
+   * connection holds the lock (see PatientSqliteDialect); `succeeded` is called in the same tick
+   * as the run that worked.
+   */
+  async execute<R>(compiled: CompiledQuery, succeeded?: () => void): Promise<QueryResult<R>> {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       await this.driver.turnOf(this);
       try {
-        return this.run<R>(compiled);
+        const result = this.run<R>(compiled);
+        succeeded?.();
+        return result;
       } catch (error) {
-        // Inside its own transaction a connection holds the write lock: a busy error there is
+        // Inside an open transaction a connection holds the write lock: a busy error there is
         // not a lock to wait for (and the transaction's earlier statements cannot be replayed).
-        if (!isBusy(error) || this.driver.ownsTransaction(this)) throw error;
+        // BEGIN IMMEDIATE itself (no transaction open yet) is retried like any statement.
+        const inOwnTransaction =
+          this.driver.ownsTransaction(this) && this.driver.sqlite.inTransaction;
+        if (!isBusy(error) || inOwnTransaction) throw error;
         const waited = Date.now() - started;
         const left = this.driver.lockTimeoutMs - waited;
         if (left <= 0) {

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { sqlitePath } from '../../src/db/connect.js';
+import { openDatabase, sqlitePath } from '../../src/db/connect.js';
+import { migrateToLatest } from '../../src/db/migrations.js';
 import { type ApiResponse, SimClient, WebClient } from '../helpers/clients.js';
-import { forEachDatabase } from '../helpers/databases.js';
+import { createTestDatabase, forEachDatabase } from '../helpers/databases.js';
 import { useServer } from '../helpers/server.js';
 
 /** Another connection holding the write lock (SQLite) or locks on every table MiniTwit writes to. */
@@ -144,5 +145,89 @@ forEachDatabase('a lock held by another connection', (kind) => {
         ['waited for the lock'],
       );
     });
+  });
+});
+
+describe('SQLite: waiting for a lock inside the driver', () => {
+  const limits = { lockTimeoutMs: 30_000, connectTimeoutMs: 500, statementTimeoutMs: 0 };
+
+  test('a transaction waits for the lock (BEGIN IMMEDIATE tried again) while other statements run', async () => {
+    const database = await createTestDatabase('sqlite');
+    const handle = openDatabase(database.url, { limits });
+    try {
+      await migrateToLatest(handle.db, handle.dialect);
+      const other = new SQLite(sqlitePath(database.url));
+      other.exec('BEGIN IMMEDIATE');
+      const transaction = watch(
+        handle.db.transaction().execute(async (trx) => {
+          await trx.insertInto('settings').values({ name: 'in-transaction', value: 1 }).execute();
+          return 'committed';
+        }),
+      );
+      try {
+        for (let i = 0; i < 3; i++) {
+          const rows = await handle.db.selectFrom('settings').selectAll().execute();
+          assert.ok(Array.isArray(rows));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.equal(transaction.state.settled, false, 'the transaction waits for the lock');
+      } finally {
+        other.exec('COMMIT');
+        other.close();
+      }
+      assert.equal(await transaction.done, 'committed');
+      assert.equal(
+        (
+          await handle.db
+            .selectFrom('settings')
+            .select('value')
+            .where('name', '=', 'in-transaction')
+            .executeTakeFirst()
+        )?.value,
+        1,
+      );
+    } finally {
+      await handle.close();
+      await database.drop();
+    }
+  });
+
+  test('a statement from outside an open transaction waits for its end and is not part of it', async () => {
+    const database = await createTestDatabase('sqlite');
+    const handle = openDatabase(database.url, { limits });
+    try {
+      await migrateToLatest(handle.db, handle.dialect);
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      let finish!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      const transaction = handle.db.transaction().execute(async (trx) => {
+        await trx.insertInto('settings').values({ name: 'rolled-back', value: 1 }).execute();
+        open();
+        await gate;
+        throw new Error('roll it back');
+      });
+      await opened;
+      const outside = watch(
+        handle.db.insertInto('settings').values({ name: 'outside', value: 2 }).execute(),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(outside.state.settled, false, 'the outside write waits for the transaction');
+      finish();
+      await assert.rejects(transaction, /roll it back/);
+      await outside.done;
+      const names = (await handle.db.selectFrom('settings').select('name').execute()).map(
+        (r) => r.name,
+      );
+      assert.ok(names.includes('outside'), 'the outside write stays');
+      assert.ok(!names.includes('rolled-back'), 'the transaction was rolled back');
+    } finally {
+      await handle.close();
+      await database.drop();
+    }
   });
 });
