@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from './api/server.js';
 import type { Config } from './config/config.js';
@@ -87,8 +88,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     await database.close();
     throw error;
   }
-  // Damaged pages are looked for in the background: start-up does not wait for the check.
-  void database.faults.checkIntegrity();
+  // Damaged pages are looked for in the background: start-up does not wait for the check. Of
+  // several workers (WORKERS > 1) over one file, the first checks it; any worker that meets a
+  // damaged page checks again (see DatabaseFaults).
+  if (cluster.isPrimary || cluster.worker?.id === 1) void database.faults.checkIntegrity();
   if (config.sessionSecretGenerated) {
     logger.warn(
       'SESSION_SECRET is not set: using a random secret, so sign-ins end when the process restarts and differ between replicas',
