@@ -60,7 +60,7 @@ const LATEST = {
 /** `?no=`: how many rows a listing returns. */
 const NO = {
   type: 'string',
-  pattern: '^\\d{0,9}$',
+  pattern: '^\\d*$',
   description: `the most rows to return, 0 or more; empty or absent means ${DEFAULT_NO}, more is served as ${MAX_NO}`,
 } as const;
 
@@ -182,7 +182,10 @@ export type RegisterBody = { username?: Text; email?: Text; pwd?: Text };
 export type MessageBody = { content?: Text };
 export type FollowBody = { follow?: Text; unfollow?: Text };
 
-/** `?no=` as validated by {@link SCHEMAS} (digits or empty): the number of rows to list. */
+/**
+ * `?no=` as validated by {@link SCHEMAS} (digits or empty): the number of rows to list. Any
+ * count is accepted, however many digits it has; more than MAX_NO is served as MAX_NO.
+ */
 export function rowCount(query: ListQuery): number {
   return query.no ? Math.min(Number(query.no), MAX_NO) : DEFAULT_NO;
 }

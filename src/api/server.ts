@@ -1,11 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { isDatabaseSealed } from '../db/errors.js';
 import { DomainError } from '../domain/errors.js';
 import type { MiniTwit } from '../domain/minitwit.js';
 import { clientErrorHandler } from '../http/client-errors.js';
+import { faultAnswer } from '../http/database-faults.js';
 import { doorOptions, serverOptions } from '../http/door-options.js';
 import { answerUnmatchedEarly, trackRoutes, type Unmatched, unmatched } from '../http/routes.js';
+import { FailureLog } from '../observability/failures.js';
 import { installRequestLogging, type Logger } from '../observability/logger.js';
 import { ApiError, sendError } from './errors.js';
 import { recordLatest, simulatorRoutes } from './routes.js';
@@ -23,6 +24,8 @@ export interface ApiServerOptions {
   config: Config;
   domain: MiniTwit;
   logger: Logger;
+  /** Where server errors are logged and counted (a FailureLog of `logger` by default). */
+  failures?: FailureLog;
 }
 
 /** Simulator bodies are a few hundred bytes; anything near this is not from the simulator. */
@@ -31,38 +34,42 @@ export const API_BODY_LIMIT = 64 * 1024;
 /**
  * The API's one error handler: every failure as `{"status": <code>, "error_msg": "<text>"}`.
  * ApiError (validation failures included, see schemas.ts) and DomainError keep their texts;
- * Fastify's own 4xx (body too large, wrong content type, broken JSON) get ours; a sealed
- * database (a live migration) is a 503 to retry; anything else is logged and a 500.
+ * Fastify's own 4xx (body too large, wrong content type, broken JSON) get ours; a database
+ * condition (sealed for a live migration, busy, unavailable, full, damaged, …) is answered as the
+ * one table in http/database-faults.ts says; anything else is a 500. Server errors are logged
+ * through `failures` (a stack per kind and interval, every one counted).
  */
-function apiErrorHandler(
-  error: Error & { statusCode?: number; code?: string },
-  request: FastifyRequest,
-  reply: FastifyReply,
-) {
-  if (error instanceof ApiError) return sendError(reply, error.statusCode, error.message);
-  if (error instanceof DomainError) {
-    return sendError(reply, error.kind === 'not_found' ? 404 : 400, error.message);
-  }
-  const { statusCode, code } = error;
-  if (statusCode && statusCode >= 400 && statusCode < 500) {
-    const message =
-      statusCode === 413
-        ? `The request body is larger than ${API_BODY_LIMIT} bytes`
-        : statusCode === 415
-          ? 'The request body must be JSON (Content-Type: application/json)'
-          : code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-            ? 'The request body is empty but Content-Type says JSON'
-            : code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
-              ? 'The request body is not valid JSON'
-              : error.message;
-    return sendError(reply, statusCode, message);
-  }
-  if (isDatabaseSealed(error)) {
-    reply.header('retry-after', '1');
-    return sendError(reply, 503, 'The database is moving: writes are paused, retry shortly');
-  }
-  request.log.error({ err: error }, 'request failed');
-  return sendError(reply, 500, 'Internal server error');
+function apiErrorHandler(failures: FailureLog) {
+  return (
+    error: Error & { statusCode?: number; code?: string },
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => {
+    if (error instanceof ApiError) return sendError(reply, error.statusCode, error.message);
+    if (error instanceof DomainError) {
+      return sendError(reply, error.kind === 'not_found' ? 404 : 400, error.message);
+    }
+    const { statusCode, code } = error;
+    if (statusCode && statusCode >= 400 && statusCode < 500) {
+      const message =
+        statusCode === 413
+          ? `The request body is larger than ${API_BODY_LIMIT} bytes`
+          : statusCode === 415
+            ? 'The request body must be JSON (Content-Type: application/json)'
+            : code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+              ? 'The request body is empty but Content-Type says JSON'
+              : code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+                ? 'The request body is not valid JSON'
+                : error.message;
+      return sendError(reply, statusCode, message);
+    }
+    const fault = faultAnswer(error);
+    const status = fault?.status ?? 500;
+    if (status >= 500)
+      failures.report(request.log, { door: 'api', error, message: 'request failed' });
+    if (fault?.retryAfter !== undefined) reply.header('retry-after', String(fault.retryAfter));
+    return sendError(reply, status, fault?.api ?? 'Internal server error');
+  };
 }
 
 /**
@@ -109,7 +116,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   trackRoutes(app);
   app.decorate('domain', domain);
   installRequestLogging(app);
-  app.setErrorHandler(apiErrorHandler);
+  app.setErrorHandler(apiErrorHandler(options.failures ?? new FailureLog(logger)));
   app.setNotFoundHandler((request, reply) =>
     answerUnmatched(request, reply, unmatched(app, request)),
   );

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { operatorMessage } from '../http/database-faults.js';
 import { COMMON_OPTIONS, type Command } from './command.js';
 import { backupCommand } from './commands/backup.js';
 import { checkCommand } from './commands/check.js';
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       write: (lines) => stdout.lines(lines),
     });
   } catch (error) {
-    err(`minitwit ${name}: ${errorText(error)}`);
+    err(`minitwit ${name}: ${operatorMessage(error, errorText(error))}`);
     return 1;
   }
 }

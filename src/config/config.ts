@@ -17,6 +17,15 @@ export interface Config {
   databaseUrl: string;
   /** Largest number of PostgreSQL connections this process opens. */
   databasePoolMax: number;
+  /**
+   * SQLite: the most a request's write waits for another connection's lock (ms), without
+   * blocking other requests; then 503 with Retry-After.
+   */
+  databaseLockTimeoutMs: number;
+  /** PostgreSQL: the most a request waits for a database connection (ms); then 503. */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL: the most one statement of a request may run (ms, 0 = no limit); then 503. */
+  databaseStatementTimeoutMs: number;
   /** Secret that signs the session and flash cookies. */
   sessionSecret: string;
   /** True when SESSION_SECRET was not set and a random one was made for this process. */
@@ -96,6 +105,9 @@ export function loadConfig(
     host: env.HOST || '0.0.0.0',
     databaseUrl,
     databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    databaseLockTimeoutMs: integer(env, 'DATABASE_LOCK_TIMEOUT_MS', 250, 0, 60_000),
+    databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 500, 1, 60_000),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 2000, 0, 600_000),
     sessionSecret: secret || randomBytes(32).toString('base64url'),
     sessionSecretGenerated: secret === '',
     trustProxy: flag(env, 'TRUST_PROXY', false),

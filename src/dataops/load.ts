@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type DatabaseHandle, openDatabase } from '../db/connect.js';
+import { databaseCondition } from '../db/errors.js';
 import { migrateToLatest } from '../db/migrations.js';
 import { readPgDump } from './pgdump.js';
 import { readPortable, readPortableHeader } from './portable.js';
@@ -114,7 +115,9 @@ export function describeCounts(summary: Summary | Record<string, number>): strin
 
 /**
  * Opens the database at `url` (`sqlite:…` or `postgres://…`; at most 4 PostgreSQL connections),
- * runs `work` with it and closes it, whether `work` succeeds or throws.
+ * runs `work` with it and closes it, whether `work` succeeds or throws. An error of the database
+ * itself (see db/errors.ts) is raised again with the database named (its file or redacted URL)
+ * at the front of the message; the original stays its `cause`.
  */
 export async function withDatabase<T>(
   url: string,
@@ -124,9 +127,18 @@ export async function withDatabase<T>(
   const handle = openDatabase(url, { poolMax });
   try {
     return await work(handle);
+  } catch (error) {
+    throw naming(handle.where, error);
   } finally {
     await handle.close();
   }
+}
+
+/** `error`, or when it is a database condition not naming `where` yet, one that does. */
+function naming(where: string, error: unknown): unknown {
+  if (!(error instanceof Error) || databaseCondition(error) === undefined) return error;
+  if (error.message.includes(where)) return error;
+  return new Error(`${where}: ${error.message}`, { cause: error });
 }
 
 /**
@@ -138,7 +150,7 @@ export async function prepareTarget(
   target: DatabaseHandle,
   options: { force: boolean; log: Log; noun?: string },
 ): Promise<void> {
-  await migrateToLatest(target.db, target.dialect);
+  await migrateToLatest(target.db, target.dialect, target.where);
   if (await isEmpty(target.db)) return;
   if (!options.force) {
     const counts = describeCounts(await countAll(target.db));

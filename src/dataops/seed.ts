@@ -30,7 +30,7 @@ export async function seedEmptyDatabase(options: SeedRunOptions): Promise<{ targ
   return withDatabase(
     options.url,
     async (handle) => {
-      await migrateToLatest(handle.db, handle.dialect);
+      await migrateToLatest(handle.db, handle.dialect, handle.where);
       await prepareForBulkLoad(handle.db, handle.dialect);
       await seedDatabase(handle.db, handle.dialect, {
         users: options.users,

@@ -35,6 +35,7 @@ const SQLITE: [prefix: string, condition: DatabaseCondition][] = [
   ['SQLITE_NOTADB', 'corrupt'],
   ['SQLITE_CANTOPEN', 'unavailable'],
   ['SQLITE_IOERR', 'unavailable'],
+  ['SQLITE_READONLY', 'unavailable'],
 ];
 
 const POSTGRES: Record<string, DatabaseCondition> = {
@@ -69,7 +70,36 @@ const UNAVAILABLE_MESSAGES = [
   'Connection terminated',
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error',
+  'Client was closed and is not queryable',
+  'Query read timeout',
 ];
+
+/**
+ * The error a database call raises when it gave up waiting: for another connection's write lock
+ * (SQLite: `code` SQLITE_BUSY, a `busy` condition) or for an answer from the server (PostgreSQL:
+ * `code` MINITWIT_DB_TIMEOUT, an `unavailable` condition). `waitedMs` is how long it waited.
+ */
+export class DatabaseTimeout extends Error {
+  override name = 'DatabaseTimeout';
+  constructor(
+    message: string,
+    readonly code: 'SQLITE_BUSY' | 'MINITWIT_DB_TIMEOUT',
+    readonly waitedMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A connection to the database could not be made: whatever the server or the network said (a
+ * refused connection, a database that does not accept connections or does not exist, a failed
+ * sign-in), the database is `unavailable` to the caller. The message names the database.
+ */
+export class DatabaseUnreachable extends Error {
+  override name = 'DatabaseUnreachable';
+  readonly code = 'MINITWIT_DB_UNREACHABLE';
+}
 
 function conditionOf(error: unknown): DatabaseCondition | undefined {
   if (!(error instanceof Error)) return undefined;
@@ -78,6 +108,7 @@ function conditionOf(error: unknown): DatabaseCondition | undefined {
   if (typeof code === 'string') {
     if (code.startsWith('SQLITE_')) return SQLITE.find(([prefix]) => code.startsWith(prefix))?.[1];
     if (POSTGRES[code]) return POSTGRES[code];
+    if (code === 'MINITWIT_DB_TIMEOUT' || code === 'MINITWIT_DB_UNREACHABLE') return 'unavailable';
     if (code.startsWith('08')) return 'unavailable'; // connection_exception class
     if (SOCKET_CODES.has(code)) return 'unavailable';
   }

@@ -110,15 +110,24 @@ export function createMigrator(db: Kysely<any>, dialect: Dialect) {
 
 export class MigrationError extends Error {}
 
-/** Applies every pending migration; applying them again changes nothing. */
+/**
+ * Applies every pending migration; applying them again changes nothing. `where` names the
+ * database (its file or redacted URL) in the MigrationError raised when one fails or when the
+ * migration state cannot be read at all (an unreachable server, say).
+ */
 // biome-ignore lint/suspicious/noExplicitAny: as above
-export async function migrateToLatest(db: Kysely<any>, dialect: Dialect) {
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect, where?: string) {
   const result: MigrationResultSet = await createMigrator(db, dialect).migrateToLatest();
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`migration ${failed} failed: ${String(result.error)}`, {
-      cause: result.error,
-    });
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    const reason = result.error instanceof Error ? result.error.message : String(result.error);
+    const named = where !== undefined && !reason.includes(where);
+    throw new MigrationError(
+      failed
+        ? `migration ${failed}${named ? ` of ${where}` : ''} failed: ${reason}`
+        : `cannot migrate the database${named ? ` ${where}` : ''}: ${reason}`,
+      { cause: result.error },
+    );
   }
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

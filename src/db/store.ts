@@ -40,6 +40,15 @@ const COUNTER_SCALE = 1_000_000;
 const isUniqueViolation = (error: unknown) => databaseCondition(error) === 'unique';
 
 /**
+ * The largest id a row can have: PostgreSQL's `integer` columns are 32-bit; SQLite's rowids are
+ * 64-bit, of which JavaScript numbers hold exactly up to 2^53 - 1.
+ */
+export const LARGEST_ID: Record<Dialect, number> = {
+  postgres: 2_147_483_647,
+  sqlite: Number.MAX_SAFE_INTEGER,
+};
+
+/**
  * The only code that speaks SQL. Every query is written with Kysely and runs unchanged on
  * SQLite and PostgreSQL; the domain layer above never sees a query.
  */
@@ -47,10 +56,34 @@ export class Store {
   /** The home timeline's windows: the first span of ids and how many (8-fold) tries. */
   homeWindows = { first: HOME_FIRST_WINDOW, attempts: 5 };
 
+  /** Ids above this cannot exist in this database (see LARGEST_ID). */
+  readonly largestId: number;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.largestId = LARGEST_ID[dialect];
+  }
+
+  /**
+   * Every id and cursor that comes from outside is passed through these before it reaches SQL:
+   * a number the column cannot hold never reaches the database (PostgreSQL would refuse the
+   * statement with "out of range for type integer"). An id out of range names no row; a
+   * `before` cursor above every possible id is no bound at all; one at or below the smallest id
+   * bounds an empty page.
+   */
+  private possibleId(id: number) {
+    return Number.isSafeInteger(id) && id >= 1 && id <= this.largestId;
+  }
+
+  /** The cursor as a bound that fits the column: undefined for none, 'empty' for no rows. */
+  private bound(before: number | undefined): number | undefined | 'empty' {
+    if (before === undefined || Number.isNaN(before)) return undefined;
+    if (before > this.largestId) return undefined;
+    if (before <= 1) return 'empty';
+    return Math.ceil(before);
+  }
 
   // ---- users ----
 
@@ -63,6 +96,7 @@ export class Store {
   }
 
   async findUserById(userId: number): Promise<User | undefined> {
+    if (!this.possibleId(userId)) return undefined;
     return this.db.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
   }
 
@@ -140,15 +174,19 @@ export class Store {
 
   /** Everyone's visible messages, newest first (ids grow with time). */
   async publicTimeline(page: PageQuery): Promise<TimelineEntry[]> {
+    const before = this.bound(page.before);
+    if (before === 'empty') return [];
     let query = this.timelineSelect();
-    if (page.before !== undefined) query = query.where('m.message_id', '<', page.before);
+    if (before !== undefined) query = query.where('m.message_id', '<', before);
     return query.orderBy('m.message_id', 'desc').limit(page.limit).execute();
   }
 
   /** One author's visible messages, newest first: a range scan of (author_id, message_id). */
   async userTimeline(authorId: number, page: PageQuery): Promise<TimelineEntry[]> {
+    const before = this.bound(page.before);
+    if (before === 'empty' || !this.possibleId(authorId)) return [];
     let query = this.timelineSelect().where('m.author_id', '=', authorId);
-    if (page.before !== undefined) query = query.where('m.message_id', '<', page.before);
+    if (before !== undefined) query = query.where('m.message_id', '<', before);
     return query.orderBy('m.message_id', 'desc').limit(page.limit).execute();
   }
 
@@ -164,8 +202,10 @@ export class Store {
    * most `limit` newest ids from each author's (author_id, message_id) range, the newest
    * `limit` of those kept. Either way the work is bounded whatever the table's size.
    */
-  async homeTimeline(userId: number, page: PageQuery): Promise<TimelineEntry[]> {
-    if (page.limit <= 0) return [];
+  async homeTimeline(userId: number, request: PageQuery): Promise<TimelineEntry[]> {
+    const before = this.bound(request.before);
+    if (request.limit <= 0 || before === 'empty' || !this.possibleId(userId)) return [];
+    const page = { limit: request.limit, before };
     const followedBy = this.db
       .selectFrom('followers')
       .select('whom_id')
@@ -175,13 +215,14 @@ export class Store {
       .select((eb) => eb.fn.max('message_id').as('id'))
       .executeTakeFirst();
     if (last?.id === null || last?.id === undefined) return [];
+    // At most the largest id + 1: compared as `message_id <= upper - 1`, within the column.
     const upper = Math.min(page.before ?? Number.POSITIVE_INFINITY, Number(last.id) + 1);
     let span = this.homeWindows.first;
     for (let attempt = 0; attempt < this.homeWindows.attempts; attempt++, span *= 8) {
       const lower = Math.max(0, upper - span);
       const rows = await this.timelineSelect()
         .where((eb) => eb.or([eb('m.author_id', '=', userId), eb('m.author_id', 'in', followedBy)]))
-        .where('m.message_id', '<', upper)
+        .where('m.message_id', '<=', upper - 1)
         .where('m.message_id', '>=', lower)
         .orderBy('m.message_id', 'desc')
         .limit(page.limit)
@@ -440,11 +481,12 @@ export class Store {
 
   /** Sets `flagged` on the given messages; returns the ids that exist. */
   async setFlagged(messageIds: number[], flagged: 0 | 1): Promise<number[]> {
-    if (messageIds.length === 0) return [];
+    const possible = messageIds.filter((id) => this.possibleId(id));
+    if (possible.length === 0) return [];
     const rows = await this.db
       .updateTable('messages')
       .set({ flagged })
-      .where('message_id', 'in', messageIds)
+      .where('message_id', 'in', possible)
       .returning('message_id')
       .execute();
     return rows.map((r) => r.message_id).sort((a, b) => a - b);

@@ -42,6 +42,13 @@ export class Health {
     this.listeners.set(name, listening);
   }
 
+  /**
+   * Whether this instance can serve now. `checks.database` is `ok`, or says what is wrong and
+   * names the database (its file or redacted URL): `unreachable: …` (the query failed),
+   * `corrupt: …` (damaged pages met by a query or found by the background quick_check) or
+   * `full: …` (writes fail for lack of space; reads may still work, but an instance that cannot
+   * take writes should get no traffic while others can).
+   */
   async readiness(): Promise<Readiness> {
     const checks: Readiness['checks'] = {
       database: 'ok',
@@ -58,9 +65,15 @@ export class Health {
         else this.migrationsApplied = true;
       }
     } catch (error) {
-      checks.database = `unreachable: ${error instanceof Error ? error.message : String(error)}`;
+      // A damaged page met here is reported as `corrupt` below.
+      this.database.faults.noteError(error);
+      const reason = error instanceof Error ? error.message : String(error);
+      const { where } = this.database;
+      checks.database = `unreachable: ${reason.includes(where) ? reason : `${where}: ${reason}`}`;
       checks.migrations = 'unknown';
     }
+    const [fault] = this.database.faults.current();
+    if (fault) checks.database = `${fault.condition}: ${fault.detail}`;
     const ready = Object.values(checks).every((v) => v === 'ok');
     return { ready, checks };
   }

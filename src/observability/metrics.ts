@@ -44,6 +44,13 @@ export const ERROR_KINDS = {
   database: ['query'],
 } as const;
 
+/** Causes of server-side failures (FailureLog's kinds), declared up front like ERROR_KINDS. */
+export const FAILURE_KINDS = {
+  web: ['busy', 'unavailable', 'full', 'corrupt', 'sealed', 'internal'],
+  api: ['busy', 'unavailable', 'full', 'corrupt', 'sealed', 'internal'],
+  database: ['unavailable'],
+} as const;
+
 export function errorKind(status: number): string | undefined {
   if (status < 400) return undefined;
   if (status >= 500) return 'server';
@@ -116,6 +123,7 @@ export class Metrics {
   readonly httpRequests: Counter<'door' | 'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'door' | 'method' | 'route' | 'status'>;
   readonly errors: Counter<'door' | 'kind'>;
+  readonly failures: Counter<'door' | 'kind'>;
   readonly registrations: Counter;
   readonly logins: Counter<'outcome'>;
   readonly messages: Counter;
@@ -148,6 +156,15 @@ export class Metrics {
     });
     for (const [door, kinds] of Object.entries(ERROR_KINDS)) {
       for (const kind of kinds) this.errors.labels(door, kind).inc(0);
+    }
+    this.failures = new Counter({
+      name: 'minitwit_failures_total',
+      help: 'Server-side failures by where (web, api, database connection) and cause (a database condition or internal); each is counted though logs keep one stack per cause and interval',
+      labelNames: ['door', 'kind'],
+      registers,
+    });
+    for (const [door, kinds] of Object.entries(FAILURE_KINDS)) {
+      for (const kind of kinds) this.failures.labels(door, kind).inc(0);
     }
     const counter = (name: string, help: string) => new Counter({ name, help, registers });
     this.registrations = counter('minitwit_registrations_total', 'Users registered');
@@ -258,6 +275,11 @@ export class Metrics {
       .labels(sources.version, sources.dialect)
       .set(1);
   }
+
+  /** FailureLog's `onFailure`: counts every server-side failure by door and cause. */
+  readonly countFailure = (door: string, kind: string) => {
+    this.failures.labels(door, kind).inc();
+  };
 
   /** Domain events as counter increments. */
   events(): DomainEvents {

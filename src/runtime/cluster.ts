@@ -40,7 +40,7 @@ export async function runPrimary(
     const migrating = (async () => {
       const database = openDatabase(config.databaseUrl, { poolMax: 1 });
       try {
-        const applied = await migrateToLatest(database.db, database.dialect);
+        const applied = await migrateToLatest(database.db, database.dialect, database.where);
         if (applied.length > 0) logger.info({ applied }, 'migrations applied');
       } finally {
         await database.close();

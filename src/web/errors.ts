@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { isDatabaseSealed } from '../db/errors.js';
 import { type ClientErrorAnswer, clientErrorHandler } from '../http/client-errors.js';
+import { faultAnswer } from '../http/database-faults.js';
 import { answerUnmatchedEarly, type Unmatched, unmatched } from '../http/routes.js';
+import { FailureLog } from '../observability/failures.js';
 import { createTemplates } from './render.js';
 import { WEB_SECURITY_HEADERS } from './security.js';
 
@@ -37,20 +38,22 @@ export interface ErrorPage {
 }
 
 /**
- * The error page for an error a request raised: our own HttpErrors as raised, a sealed database
- * (live migration) as 503, Fastify's client errors (bad body, too large) as 4xx, anything else
- * as 500.
+ * The error page for an error a request raised: our own HttpErrors as raised, a database
+ * condition (sealed for a live migration, busy, unavailable, full, damaged, …) as the one table
+ * in http/database-faults.ts says, Fastify's client errors (bad body, too large) as 4xx, anything
+ * else as 500.
  */
 export function errorPage(error: Error & { statusCode?: number }): ErrorPage {
   if (error instanceof HttpError) {
     return { status: error.statusCode, title: error.title, message: error.message };
   }
-  if (isDatabaseSealed(error)) {
+  const fault = faultAnswer(error);
+  if (fault) {
     return {
-      status: 503,
-      title: 'Service Unavailable',
-      message: 'MiniTwit is moving to a new database: please try again in a moment.',
-      retryAfter: 1,
+      status: fault.status,
+      title: fault.title,
+      message: fault.page,
+      ...(fault.retryAfter !== undefined ? { retryAfter: fault.retryAfter } : {}),
     };
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
@@ -73,17 +76,21 @@ export function errorPage(error: Error & { statusCode?: number }): ErrorPage {
 
 /**
  * The web door's one error handler and one not-found handler, both answering with the error
- * page in the layout (signed-in user, flashes). Register before the routes: a route takes the
- * error handler its instance has when it is added. A request that matched no route is a 404
+ * page in the layout (signed-in user, flashes). Server errors are logged through `failures`
+ * (a stack per kind and interval, every one counted). Register before the routes: a route takes
+ * the error handler its instance has when it is added. A request that matched no route is a 404
  * page, or, when its path has routes for other methods, a 405 page with Allow (OPTIONS: 204
  * with Allow).
  */
 export const webErrors = fp(
-  async (app) => {
+  async (app, options: { failures?: FailureLog }) => {
+    const failures = options.failures ?? new FailureLog(app.log);
     app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       const { status, title, message, retryAfter } = errorPage(error);
       if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-      if (status >= 500) request.log.error({ err: error }, 'request failed');
+      if (status >= 500) {
+        failures.report(request.log, { door: 'web', error, message: 'request failed' });
+      }
       return reply.page('error', { title, message }, status);
     });
     const answerUnmatched = (request: FastifyRequest, reply: FastifyReply, why: Unmatched) => {

@@ -11,11 +11,17 @@ export function field(body: unknown, name: string): string {
   return value;
 }
 
-/** The `before` cursor of a timeline page: absent, or a positive whole number (else 400). */
+/**
+ * The `before` cursor of a timeline page: absent, or a positive whole number in decimal digits
+ * (else 400). Any such number is a cursor, however large: one above every id there can be is
+ * served as the first page (the store bounds it), so it is capped at 2^53 - 1 here.
+ */
 export function cursor(request: FastifyRequest): number | undefined {
   const raw = (request.query as Record<string, unknown>).before;
   if (raw === undefined || raw === '') return undefined;
-  if (typeof raw === 'string' && /^\d{1,15}$/.test(raw) && Number(raw) > 0) return Number(raw);
+  if (typeof raw === 'string' && /^\d+$/.test(raw) && /[1-9]/.test(raw)) {
+    return Math.min(Number(raw), Number.MAX_SAFE_INTEGER);
+  }
   throw new HttpError(
     400,
     'The page cursor "before" must be a positive whole number.',

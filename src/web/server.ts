@@ -9,6 +9,7 @@ import type { MiniTwit } from '../domain/minitwit.js';
 import type { Sessions } from '../domain/sessions.js';
 import { doorOptions, serverOptions } from '../http/door-options.js';
 import { trackRoutes } from '../http/routes.js';
+import type { FailureLog } from '../observability/failures.js';
 import { installRequestLogging, type Logger } from '../observability/logger.js';
 import { crossOriginProtection } from './cross-origin.js';
 import { webClientError, webErrors, webFrameworkError } from './errors.js';
@@ -31,6 +32,8 @@ export interface WebServerOptions {
   domain: MiniTwit;
   sessions: Sessions;
   logger: Logger;
+  /** Where server errors are logged and counted (a FailureLog of `logger` by default). */
+  failures?: FailureLog;
 }
 
 /** Bodies of web forms are small: a message is at most 1000 characters. */
@@ -67,7 +70,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     security: options.config.security,
     counters: options.domain.store,
   });
-  await app.register(webErrors);
+  await app.register(webErrors, options.failures ? { failures: options.failures } : {});
 
   const css = readFileSync(resolve(webAssets, 'static/style.css'));
   app.get('/static/style.css', async (_request, reply) =>

@@ -286,7 +286,7 @@ requiring(
       assert.deepEqual(empty, [], 'dashboard queries without data');
 
       const loaded = await rules();
-      assert.equal(loaded.length, 11);
+      assert.equal(loaded.length, 13);
       const noSignal: string[] = [];
       for (const rule of loaded) {
         assert.equal(rule.health === 'err', false, `${rule.name}: ${rule.lastError}`);
@@ -343,7 +343,7 @@ requiring(
         clearInterval(traffic);
       }
       assert.ok(sent > 10, `${sent} requests during the outage`);
-      assert.deepEqual([...statuses], [500], 'the API answers 500 while the database is away');
+      assert.deepEqual([...statuses], [503], 'the API answers 503 while the database is away');
 
       // Back: the pool reconnects and the readiness signal recovers.
       await admin(`alter database "${name}" with allow_connections true`);

@@ -12,7 +12,7 @@ function isFormat(value: string): value is BackupFormat | 'auto' {
 function keepCount(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{1,6}$/.test(value) || Number(value) < 1) {
-    throw new Error('--keep must be a whole number of 1 or more');
+    throw new Error('--keep must be a whole number from 1 to 999999');
   }
   return Number(value);
 }

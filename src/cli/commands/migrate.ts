@@ -8,7 +8,9 @@ export const migrateCommand = defineCommand({
   createsDatabase: true,
   usage: 'minitwit migrate [--database URL]',
   async run({ databaseUrl, out }) {
-    const applied = await withDatabase(databaseUrl(), (h) => migrateToLatest(h.db, h.dialect));
+    const applied = await withDatabase(databaseUrl(), (h) =>
+      migrateToLatest(h.db, h.dialect, h.where),
+    );
     out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     return 0;
   },

@@ -7,7 +7,9 @@ import { defineCommand } from '../command.js';
 function count(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const raw = value.replace(/_/g, '');
-  if (!/^\d{1,10}$/.test(raw)) throw new Error(`--${name} must be a whole number, got "${value}"`);
+  if (!/^\d{1,10}$/.test(raw)) {
+    throw new Error(`--${name} must be a whole number from 0 to 9999999999, got "${value}"`);
+  }
   return Number(raw);
 }
 
