@@ -53,21 +53,48 @@ export function errorText(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? error.name;
 }
 
+/** An error already worded for the operator (it names the database): printed as it is. */
+export class DatabaseProblem extends Error {
+  override name = 'DatabaseProblem';
+}
+
+/** `error` and its causes, outermost first. */
+function chain(error: unknown): unknown[] {
+  const errors: unknown[] = [];
+  for (let e = error; e !== undefined && e !== null && errors.length < 8; ) {
+    errors.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return errors;
+}
+
+const codeOf = (error: unknown) => (error as { code?: unknown } | undefined)?.code;
+
 /**
  * `error` reworded for the operator when it came from the database at `url`: one that cannot be
- * reached or opened is named, and one without MiniTwit's tables says to run `minitwit migrate`.
- * Anything else is returned unchanged.
+ * reached or opened (anywhere in its cause chain) is named with the driver's own reason, and one
+ * without MiniTwit's tables says to run `minitwit migrate`. Both come back as DatabaseProblem;
+ * anything else is returned unchanged.
  */
 export function explainDatabaseError(error: unknown, url: string): unknown {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const text = errorText(error);
+  if (error instanceof DatabaseProblem) return error;
   const where = redactUrl(url);
-  if ((typeof code === 'string' && UNREACHABLE.has(code)) || error instanceof AggregateError) {
-    return new Error(`cannot open ${where}: ${text}`, { cause: error });
+  const errors = chain(error);
+  const reason = errors.find((e) => {
+    const code = codeOf(e);
+    return typeof code === 'string' && UNREACHABLE.has(code);
+  });
+  if (reason !== undefined || error instanceof AggregateError) {
+    return new DatabaseProblem(`cannot open ${where}: ${errorText(reason ?? error)}`, {
+      cause: error,
+    });
   }
-  if (code === '42P01' || /^no such table: /.test(text)) {
-    return new Error(
-      `${where} has no MiniTwit tables (${text}): run \`minitwit migrate\` on it first`,
+  const missing = errors.find(
+    (e) => codeOf(e) === '42P01' || /^no such table: /.test(errorText(e)),
+  );
+  if (missing !== undefined) {
+    return new DatabaseProblem(
+      `${where} has no MiniTwit tables (${errorText(missing)}): run \`minitwit migrate\` on it first`,
       { cause: error },
     );
   }

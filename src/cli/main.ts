@@ -14,7 +14,7 @@ import { migrateDbCommand } from './commands/migrate-db.js';
 import { restoreCommand } from './commands/restore.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
-import { errorText } from './database.js';
+import { DatabaseProblem, errorText } from './database.js';
 import { Output } from './output.js';
 
 /** Every operator command; later features add theirs here. */
@@ -80,7 +80,11 @@ export async function main(argv: string[]): Promise<number> {
       write: (lines) => stdout.lines(lines),
     });
   } catch (error) {
-    err(`minitwit ${name}: ${operatorMessage(error, errorText(error))}`);
+    // A database problem the command already worded names the database; anything else from the
+    // database gets the condition in words first (http/database-faults.ts).
+    const text =
+      error instanceof DatabaseProblem ? error.message : operatorMessage(error, errorText(error));
+    err(`minitwit ${name}: ${text}`);
     return 1;
   }
 }

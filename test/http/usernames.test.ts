@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { createApp } from '../../src/app.js';
 import { checkNamesCommand } from '../../src/cli/commands/check-names.js';
 import { importLegacyCommand } from '../../src/cli/commands/import-legacy.js';
 import { loadConfig } from '../../src/config/config.js';
+import { legacyDatabase } from '../../src/config/paths.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { LIMITS } from '../../src/domain/validation.js';
 import { reservedSegments } from '../../src/http/routes.js';
@@ -17,7 +18,7 @@ import { SimClient, WebClient } from '../helpers/clients.js';
 import { createTestDatabase, forEachDatabase } from '../helpers/databases.js';
 import { TEST_SECRET, useServer } from '../helpers/server.js';
 
-const LEGACY = resolve('../shared/fixtures/legacy-minitwit.db');
+const LEGACY = legacyDatabase;
 
 /** Every UTF-8 byte as %XX: the longest way a client can write a name in a URL. */
 const everyByte = (name: string, hex: (h: string) => string = (h) => h.toUpperCase()) =>
