@@ -181,25 +181,23 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
   }
 
+  const door = (
+    name: 'web' | 'api',
+    variable: 'PORT' | 'API_PORT',
+    server: FastifyInstance,
+    port: number,
+  ): Door => ({
+    name,
+    variable,
+    hostVariable: 'HOST',
+    port,
+    host: config.host,
+    listen: () => server.listen({ port, host: config.host }),
+    listening: () => server.server.listening,
+  });
   const ports: Door[] = [
-    {
-      name: 'web',
-      variable: 'PORT',
-      hostVariable: 'HOST',
-      port: config.port,
-      host: config.host,
-      listen: () => web.listen({ port: config.port, host: config.host }),
-      listening: () => web.server.listening,
-    },
-    {
-      name: 'api',
-      variable: 'API_PORT',
-      hostVariable: 'HOST',
-      port: config.apiPort,
-      host: config.host,
-      listen: () => api.listen({ port: config.apiPort, host: config.host }),
-      listening: () => api.server.listening,
-    },
+    door('web', 'PORT', web, config.port),
+    door('api', 'API_PORT', api, config.apiPort),
   ];
   const operators = metricsServer;
   if (operators) {
