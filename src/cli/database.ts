@@ -28,8 +28,8 @@ export function requireExistingDatabase(url: string, source: string): string {
   );
 }
 
-/** Error codes that mean the database named by a URL could not be reached or opened. */
-const UNREACHABLE = new Set([
+/** Network error codes: the server named by a URL could not be reached at all. */
+const NETWORK = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ENOTFOUND',
@@ -37,6 +37,11 @@ const UNREACHABLE = new Set([
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',
+]);
+
+/** Error codes that mean the database named by a URL could not be reached or opened. */
+const UNREACHABLE = new Set([
+  ...NETWORK,
   '3D000', // PostgreSQL: no such database
   '28P01', // PostgreSQL: wrong password
   '28000', // PostgreSQL: no such role, or refused by pg_hba.conf
@@ -85,9 +90,10 @@ export function explainDatabaseError(error: unknown, url: string): unknown {
     return typeof code === 'string' && UNREACHABLE.has(code);
   });
   if (reason !== undefined || error instanceof AggregateError) {
-    return new DatabaseProblem(`cannot open ${where}: ${errorText(reason ?? error)}`, {
-      cause: error,
-    });
+    const text = errorText(reason ?? error);
+    const network = reason === undefined || NETWORK.has(codeOf(reason) as string);
+    const said = network ? `the database cannot be reached (${text})` : text;
+    return new DatabaseProblem(`cannot open ${where}: ${said}`, { cause: error });
   }
   const missing = errors.find(
     (e) => codeOf(e) === '42P01' || /^no such table: /.test(errorText(e)),

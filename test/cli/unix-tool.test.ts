@@ -128,7 +128,7 @@ forEachDatabase('the CLI as a Unix tool', (kind) => {
       assert.equal(closed.code, 1);
       assert.equal(
         closed.stderr,
-        'minitwit flag: cannot open postgres://postgres@127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1\n',
+        'minitwit flag: cannot open postgres://postgres@127.0.0.1:1/x: the database cannot be reached (connect ECONNREFUSED 127.0.0.1:1)\n',
       );
       const empty = await createTestDatabase('postgres');
       try {
