@@ -27,6 +27,26 @@ export interface PageQuery {
   before?: number | undefined;
 }
 
+/** Which timeline: everyone's, one author's, or a user's home (theirs and whom they follow). */
+export type TimelineScope =
+  | { kind: 'public' }
+  | { kind: 'user'; authorId: number }
+  | { kind: 'home'; userId: number };
+
+/** A user as the follow lists and suggestions show them. */
+export interface UserEntry {
+  userId: number;
+  username: string;
+  email: string;
+}
+
+/** How many visible messages a user has, how many they follow and how many follow them. */
+export interface ProfileCounts {
+  messages: number;
+  following: number;
+  followers: number;
+}
+
 export class UniqueViolation extends Error {}
 
 /** SQLite's SQLITE_MAX_COMPOUND_SELECT is 500: stay well below it per statement. */
@@ -268,6 +288,129 @@ export class Store {
     for (const authorId of rest) union = union.unionAll(branch(authorId));
     const rows = await union.execute();
     return rows.map((r) => r.message_id);
+  }
+
+  /**
+   * Up to `limit` visible messages of `scope` with an id above `after`, OLDEST first (the page
+   * just newer than a cursor; the caller reverses it). Ids grow with time, so a page read this
+   * way never shifts when messages are posted meanwhile.
+   */
+  async timelineAfter(
+    scope: TimelineScope,
+    after: number,
+    limit: number,
+  ): Promise<TimelineEntry[]> {
+    if (limit <= 0 || !Number.isSafeInteger(after) || after < 0 || after >= this.largestId) {
+      return [];
+    }
+    let query = this.timelineSelect().where('m.message_id', '>', after);
+    if (scope.kind === 'user') {
+      if (!this.possibleId(scope.authorId)) return [];
+      query = query.where('m.author_id', '=', scope.authorId);
+    } else if (scope.kind === 'home') {
+      if (!this.possibleId(scope.userId)) return [];
+      const userId = scope.userId;
+      const followedBy = this.db
+        .selectFrom('followers')
+        .select('whom_id')
+        .where('who_id', '=', userId);
+      query = query.where((eb) =>
+        eb.or([eb('m.author_id', '=', userId), eb('m.author_id', 'in', followedBy)]),
+      );
+    }
+    return query.orderBy('m.message_id', 'asc').limit(limit).execute();
+  }
+
+  /** A user's visible messages, and how many users they follow and are followed by. */
+  async profileCounts(userId: number): Promise<ProfileCounts> {
+    if (!this.possibleId(userId)) return { messages: 0, following: 0, followers: 0 };
+    const [messages, following, followers] = await Promise.all([
+      this.db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('author_id', '=', userId)
+        .where('flagged', '=', 0)
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('followers')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('who_id', '=', userId)
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('followers')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('whom_id', '=', userId)
+        .executeTakeFirst(),
+    ]);
+    return {
+      messages: Number(messages?.n ?? 0),
+      following: Number(following?.n ?? 0),
+      followers: Number(followers?.n ?? 0),
+    };
+  }
+
+  /**
+   * One page of the users `userId` follows (`side` 'following') or who follow them
+   * ('followers'), by user id: ascending after `after`, or the `limit` just below `before`
+   * (returned ascending too), or the first `limit`.
+   */
+  async followPage(
+    userId: number,
+    side: 'following' | 'followers',
+    page: { limit: number; after?: number | undefined; before?: number | undefined },
+  ): Promise<UserEntry[]> {
+    if (page.limit <= 0 || !this.possibleId(userId)) return [];
+    const [mine, theirs] =
+      side === 'following'
+        ? (['f.who_id', 'f.whom_id'] as const)
+        : (['f.whom_id', 'f.who_id'] as const);
+    let query = this.db
+      .selectFrom('followers as f')
+      .innerJoin('users as u', 'u.user_id', theirs)
+      .select(['u.user_id as userId', 'u.username as username', 'u.email as email'])
+      .where(mine, '=', userId);
+    if (page.before !== undefined) {
+      const rows = await query
+        .where('u.user_id', '<', Math.min(page.before, this.largestId))
+        .orderBy('u.user_id', 'desc')
+        .limit(page.limit)
+        .execute();
+      return rows.reverse();
+    }
+    if (page.after !== undefined) {
+      if (page.after >= this.largestId) return [];
+      query = query.where('u.user_id', '>', page.after);
+    }
+    return query.orderBy('u.user_id', 'asc').limit(page.limit).execute();
+  }
+
+  /**
+   * Up to `limit` users who posted among the newest `window` visible messages, most recent
+   * first, leaving out `userId` and everyone they follow: the suggestions for a new account.
+   */
+  async recentAuthors(userId: number, limit: number, window = 500): Promise<UserEntry[]> {
+    const recent = this.db
+      .selectFrom('messages')
+      .select(['author_id', 'message_id'])
+      .where('flagged', '=', 0)
+      .orderBy('message_id', 'desc')
+      .limit(window)
+      .as('r');
+    const followed = this.db.selectFrom('followers').select('whom_id').where('who_id', '=', userId);
+    return this.db
+      .selectFrom(recent)
+      .innerJoin('users as u', 'u.user_id', 'r.author_id')
+      .select(['u.user_id as userId', 'u.username as username', 'u.email as email'])
+      .select((eb) => eb.fn.max('r.message_id').as('last'))
+      .where('r.author_id', '<>', userId)
+      .where('r.author_id', 'not in', followed)
+      .groupBy(['u.user_id', 'u.username', 'u.email'])
+      .orderBy('last', 'desc')
+      .limit(limit)
+      .execute()
+      .then((rows) =>
+        rows.map(({ userId: id, username, email }) => ({ userId: id, username, email })),
+      );
   }
 
   // ---- follows ----
