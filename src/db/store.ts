@@ -303,22 +303,60 @@ export class Store {
     if (limit <= 0 || !Number.isSafeInteger(after) || after < 0 || after >= this.largestId) {
       return [];
     }
+    if (scope.kind === 'home') {
+      if (!this.possibleId(scope.userId)) return [];
+      // Per author, the first `limit` ids above the cursor from (author_id, message_id); the
+      // smallest `limit` of those kept: bounded work however quiet the authors are.
+      const followed = await this.db
+        .selectFrom('followers')
+        .select('whom_id')
+        .where('who_id', '=', scope.userId)
+        .execute();
+      const authors = [
+        scope.userId,
+        ...followed.map((f) => f.whom_id).filter((id) => id !== scope.userId),
+      ];
+      const ids: number[] = [];
+      for (let i = 0; i < authors.length; i += AUTHORS_PER_QUERY) {
+        ids.push(
+          ...(await this.oldestIdsAfter(authors.slice(i, i + AUTHORS_PER_QUERY), after, limit)),
+        );
+      }
+      if (ids.length === 0) return [];
+      ids.sort((a, b) => a - b);
+      return this.timelineSelect()
+        .where('m.message_id', 'in', ids.slice(0, limit))
+        .orderBy('m.message_id', 'asc')
+        .execute();
+    }
     let query = this.timelineSelect().where('m.message_id', '>', after);
     if (scope.kind === 'user') {
       if (!this.possibleId(scope.authorId)) return [];
       query = query.where('m.author_id', '=', scope.authorId);
-    } else if (scope.kind === 'home') {
-      if (!this.possibleId(scope.userId)) return [];
-      const userId = scope.userId;
-      const followedBy = this.db
-        .selectFrom('followers')
-        .select('whom_id')
-        .where('who_id', '=', userId);
-      query = query.where((eb) =>
-        eb.or([eb('m.author_id', '=', userId), eb('m.author_id', 'in', followedBy)]),
-      );
     }
     return query.orderBy('m.message_id', 'asc').limit(limit).execute();
+  }
+
+  private async oldestIdsAfter(authors: number[], after: number, limit: number): Promise<number[]> {
+    const branch = (authorId: number) =>
+      this.db
+        .selectFrom(
+          this.db
+            .selectFrom('messages')
+            .select('message_id')
+            .where('author_id', '=', authorId)
+            .where('flagged', '=', 0)
+            .where('message_id', '>', after)
+            .orderBy('message_id', 'asc')
+            .limit(limit)
+            .as(`a${authorId}`),
+        )
+        .select('message_id');
+    const [first, ...rest] = authors;
+    if (first === undefined) return [];
+    let union = branch(first);
+    for (const authorId of rest) union = union.unionAll(branch(authorId));
+    return (await union.execute()).map((r) => r.message_id);
   }
 
   /** A user's visible messages, and how many users they follow and are followed by. */
@@ -371,17 +409,17 @@ export class Store {
       .where(mine, '=', userId);
     if (page.before !== undefined) {
       const rows = await query
-        .where('u.user_id', '<', Math.min(page.before, this.largestId))
-        .orderBy('u.user_id', 'desc')
+        .where(theirs, '<', Math.min(page.before, this.largestId))
+        .orderBy(theirs, 'desc')
         .limit(page.limit)
         .execute();
       return rows.reverse();
     }
     if (page.after !== undefined) {
       if (page.after >= this.largestId) return [];
-      query = query.where('u.user_id', '>', page.after);
+      query = query.where(theirs, '>', page.after);
     }
-    return query.orderBy('u.user_id', 'asc').limit(page.limit).execute();
+    return query.orderBy(theirs, 'asc').limit(page.limit).execute();
   }
 
   /**

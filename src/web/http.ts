@@ -52,14 +52,19 @@ export function pageCursor(request: FastifyRequest): { before?: number; after?: 
   return {};
 }
 
-/** Paths a sign-in never returns to: they would show the form again or sign out at once. */
-const NO_RETURN = /^\/(login|register|logout)(?:[/?#]|$)/;
+/**
+ * Paths a sign-in never returns to: the forms themselves, and the GET links that change state
+ * (sign out, follow, unfollow), so a link from another site through the sign-in page cannot
+ * make anyone follow someone.
+ */
+const NO_RETURN = /^\/(?:(?:login|register|logout)|[^/?#]+\/(?:follow|unfollow))(?:[/?#]|$)/;
 
 /**
  * `raw` when it is a path of this site to return to after signing in, else undefined: it must
  * be a string of at most 2,000 characters starting with one `/` and a character that is not
  * `/` or `\\` (a browser reads `//host` and `/\\host` as another site), with no backslash or
- * control character anywhere, and must not be the sign-in, sign-up or sign-out page. Absolute
+ * control character anywhere, and must not be the sign-in, sign-up or sign-out page nor a
+ * follow or unfollow link. Absolute
  * URLs (`https://…`, `javascript:…`) are refused by the first rule. Never an open redirect.
  */
 export function safeReturnPath(raw: unknown): string | undefined {

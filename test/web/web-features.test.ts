@@ -29,6 +29,8 @@ describe('return paths after sign-in: this site only', () => {
       '/login?next=/',
       '/logout',
       '/register',
+      '/Ada%20Lovelace/follow',
+      '/x/unfollow?y=1',
       '',
       `/${'a'.repeat(2000)}`,
       undefined,
@@ -136,6 +138,48 @@ forEachDatabase('web: profiles, paging both ways, return-to, drafts, avatars', (
     assert.equal((await web().get('/public?before=5&after=2')).status, 400);
     assert.equal((await web().get('/public?after=-1')).status, 400);
     assert.equal((await web().get(`/public?after=${'9'.repeat(30)}`)).status, 200);
+  });
+
+  test('the home timeline pages both ways: only me and whom I follow, stable under inserts', async () => {
+    const sim = api();
+    for (const name of ['homer', 'loud', 'quiet', 'stranger']) {
+      assert.equal((await sim.register(name)).status, 204);
+    }
+    await sim.follow('homer', 'loud');
+    await sim.follow('homer', 'quiet');
+    await sim.tweet('quiet', 'h0');
+    for (let i = 1; i <= 40; i++) {
+      await sim.tweet(i % 3 === 0 ? 'homer' : 'loud', `h${i}`);
+      await sim.tweet('stranger', `not followed ${i}`);
+    }
+    const client = web();
+    await client.login('homer');
+    const texts = (html: string) =>
+      [...html.matchAll(/<p class="text">(h\d+)<\/p>/g)].map((m) => m[1]);
+    const first = await client.get('/');
+    assert.deepEqual(
+      texts(first.html),
+      Array.from({ length: 30 }, (_, i) => `h${40 - i}`),
+    );
+    assert.ok(!first.html.includes('not followed'));
+    const older = /href="\?before=(\d+)"/.exec(first.html)?.[1];
+    const second = await client.get(`/?before=${older}`);
+    assert.deepEqual(
+      texts(second.html),
+      Array.from({ length: 11 }, (_, i) => `h${10 - i}`),
+    );
+    for (let i = 41; i <= 45; i++) await sim.tweet('loud', `h${i}`);
+    const newer = /href="\?after=(\d+)"/.exec(second.html)?.[1];
+    const back = await client.get(`/?after=${newer}`);
+    assert.deepEqual(texts(back.html), texts(first.html), 'the same page as before the inserts');
+    const newest = /href="\?after=(\d+)"/.exec(back.html)?.[1];
+    assert.deepEqual(texts((await client.get(`/?after=${newest}`)).html), [
+      'h45',
+      'h44',
+      'h43',
+      'h42',
+      'h41',
+    ]);
   });
 
   test('sign-in returns to next, only on this site; the hidden field comes after the form', async () => {
