@@ -54,6 +54,9 @@ const AUTHORS_PER_QUERY = 200;
 /** The home timeline's first window of message ids (see homeTimeline). */
 const HOME_FIRST_WINDOW = 256;
 
+/** Profile counts stop at this many (shown as "10,000+"): see profileCounts. */
+export const COUNT_CAP = 10_000;
+
 /** Shared counters pack `resetAt seconds * COUNTER_SCALE + count` into one settings value. */
 const COUNTER_SCALE = 1_000_000;
 
@@ -305,17 +308,29 @@ export class Store {
     }
     if (scope.kind === 'home') {
       if (!this.possibleId(scope.userId)) return [];
-      // Per author, the first `limit` ids above the cursor from (author_id, message_id); the
-      // smallest `limit` of those kept: bounded work however quiet the authors are.
-      const followed = await this.db
+      const userId = scope.userId;
+      const followedBy = this.db
         .selectFrom('followers')
         .select('whom_id')
-        .where('who_id', '=', scope.userId)
-        .execute();
-      const authors = [
-        scope.userId,
-        ...followed.map((f) => f.whom_id).filter((id) => id !== scope.userId),
-      ];
+        .where('who_id', '=', userId);
+      // As homeTimeline, mirrored: windows of ids just above the cursor, growing 8-fold, for
+      // authors who post often; then the per-author merge for quiet ones. Bounded either way.
+      let span = this.homeWindows.first;
+      for (let attempt = 0; attempt < this.homeWindows.attempts; attempt++, span *= 8) {
+        const upper = Math.min(after + span, this.largestId);
+        const rows = await this.timelineSelect()
+          .where((eb) =>
+            eb.or([eb('m.author_id', '=', userId), eb('m.author_id', 'in', followedBy)]),
+          )
+          .where('m.message_id', '>', after)
+          .where('m.message_id', '<=', upper)
+          .orderBy('m.message_id', 'asc')
+          .limit(limit)
+          .execute();
+        if (rows.length === limit || upper === this.largestId) return rows;
+      }
+      const followed = await followedBy.execute();
+      const authors = [userId, ...followed.map((f) => f.whom_id).filter((id) => id !== userId)];
       const ids: number[] = [];
       for (let i = 0; i < authors.length; i += AUTHORS_PER_QUERY) {
         ids.push(
@@ -359,32 +374,58 @@ export class Store {
     return (await union.execute()).map((r) => r.message_id);
   }
 
-  /** A user's visible messages, and how many users they follow and are followed by. */
-  async profileCounts(userId: number): Promise<ProfileCounts> {
+  /**
+   * A user's visible messages, and how many users they follow and are followed by, each
+   * counted up to `cap` (a count of `cap` means "at least that many"): the work stays bounded
+   * for an author with a million messages.
+   */
+  async profileCounts(userId: number, cap = COUNT_CAP): Promise<ProfileCounts> {
     if (!this.possibleId(userId)) return { messages: 0, following: 0, followers: 0 };
+    const count = async (rows: Promise<{ n: string | number | bigint } | undefined>) =>
+      Number((await rows)?.n ?? 0);
     const [messages, following, followers] = await Promise.all([
-      this.db
-        .selectFrom('messages')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('author_id', '=', userId)
-        .where('flagged', '=', 0)
-        .executeTakeFirst(),
-      this.db
-        .selectFrom('followers')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('who_id', '=', userId)
-        .executeTakeFirst(),
-      this.db
-        .selectFrom('followers')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('whom_id', '=', userId)
-        .executeTakeFirst(),
+      count(
+        this.db
+          .selectFrom(
+            this.db
+              .selectFrom('messages')
+              .select('message_id')
+              .where('author_id', '=', userId)
+              .where('flagged', '=', 0)
+              .limit(cap)
+              .as('c'),
+          )
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst(),
+      ),
+      count(
+        this.db
+          .selectFrom(
+            this.db
+              .selectFrom('followers')
+              .select('whom_id')
+              .where('who_id', '=', userId)
+              .limit(cap)
+              .as('c'),
+          )
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst(),
+      ),
+      count(
+        this.db
+          .selectFrom(
+            this.db
+              .selectFrom('followers')
+              .select('who_id')
+              .where('whom_id', '=', userId)
+              .limit(cap)
+              .as('c'),
+          )
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst(),
+      ),
     ]);
-    return {
-      messages: Number(messages?.n ?? 0),
-      following: Number(following?.n ?? 0),
-      followers: Number(followers?.n ?? 0),
-    };
+    return { messages, following, followers };
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { User } from '../db/schema.js';
 import {
+  COUNT_CAP,
   type PageQuery,
   type ProfileCounts,
   type Store,
@@ -20,6 +21,8 @@ import {
 } from './validation.js';
 
 export type { ProfileCounts, TimelineEntry, TimelineScope, User, UserEntry };
+/** Profile counts stop at this many (the store's bound): show it as `10,000+`. */
+export { COUNT_CAP };
 
 /** Events the domain reports, for metrics and logs; the domain itself knows nothing of either. */
 export interface DomainEvents {

@@ -116,6 +116,19 @@ forEachDatabase('web: profiles, paging both ways, return-to, drafts, avatars', (
     assert.equal((await web().get('/pat/following?after=1&before=9')).status, 400);
   });
 
+  test('profile counts stop at the cap, so a huge account costs no more than a big one', async () => {
+    const sim = api();
+    assert.equal((await sim.register('capped')).status, 204);
+    for (let i = 0; i < 5; i++) await sim.tweet('capped', `c${i}`);
+    const id = (await server.app.store.findUserIdByName('capped')) as number;
+    assert.deepEqual(await server.app.store.profileCounts(id, 3), {
+      messages: 3,
+      following: 0,
+      followers: 0,
+    });
+    assert.equal((await server.app.store.profileCounts(id)).messages, 5);
+  });
+
   test('?after pages back to newer messages; both cursors at once is a 400', async () => {
     const sim = api();
     assert.equal((await sim.register('pager2')).status, 204);

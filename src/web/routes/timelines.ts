@@ -1,6 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
-import type { TimelineEntry, TimelineScope, TwoWayPage } from '../../domain/minitwit.js';
+import {
+  COUNT_CAP,
+  type TimelineEntry,
+  type TimelineScope,
+  type TwoWayPage,
+} from '../../domain/minitwit.js';
 import { LIMITS } from '../../domain/validation.js';
 import { HttpError } from '../errors.js';
 import { field, pageCursor, redirect } from '../http.js';
@@ -8,6 +13,10 @@ import { avatarOf, messageViews, userUrl, userViews } from '../render.js';
 
 /** Suggestions a user with an empty home timeline (or who follows nobody) is shown. */
 const SUGGESTIONS = 5;
+
+/** A profile count as shown: `1,234`, or `10,000+` at the cap (the store stops counting). */
+const shownCount = (n: number) =>
+  n >= COUNT_CAP ? `${COUNT_CAP.toLocaleString('en')}+` : n.toLocaleString('en');
 
 /** The composer's "N of 1,000 characters left" for a box holding `text`. */
 const left = (text: string) => (LIMITS.message - [...text].length).toLocaleString('en');
@@ -91,7 +100,14 @@ export function timelineRoutes(app: FastifyInstance) {
         avatar: avatarOf(profile.username, profile.email, app.avatarSource),
       },
       profileUrl: url,
-      counts,
+      counts: {
+        ...counts,
+        shown: {
+          messages: shownCount(counts.messages),
+          following: shownCount(counts.following),
+          followers: shownCount(counts.followers),
+        },
+      },
       following,
       ...pageData(page, url),
     });
