@@ -56,6 +56,12 @@ export interface Config {
   shutdownGraceMs: number;
   /** Head, request and keep-alive timeouts of the web, API and metrics ports. */
   http: HttpTimeouts;
+  /**
+   * Where the web pages' avatars come from: 'minitwit' draws them itself (initials on a colour
+   * from the username; no third party sees who reads what), 'gravatar' lays Gravatar's picture
+   * over them.
+   */
+  avatars: 'minitwit' | 'gravatar';
 }
 
 export const DEFAULT_SIM_API_AUTH = 'Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh';
@@ -81,6 +87,14 @@ export function checkDatabaseUrl(url: string, source: string): string {
  */
 export function databaseUrlFrom(env: Env = process.env): string {
   return checkDatabaseUrl(env.DATABASE_URL || DEFAULT_DATABASE_URL, 'DATABASE_URL');
+}
+
+/** AVATARS: `minitwit` (the default) or `gravatar`; anything else is a ConfigError. */
+function avatarSource(env: Env): 'minitwit' | 'gravatar' {
+  const value = (env.AVATARS ?? '').trim().toLowerCase();
+  if (value === '' || value === 'minitwit') return 'minitwit';
+  if (value === 'gravatar') return 'gravatar';
+  throw new ConfigError(`AVATARS must be minitwit or gravatar, got "${env.AVATARS}"`);
 }
 
 /**
@@ -129,5 +143,6 @@ export function loadConfig(
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', production ? 2000 : 0, 0, 600_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     http: loadHttpTimeouts(env),
+    avatars: avatarSource(env),
   };
 }

@@ -27,12 +27,35 @@ export interface PageQuery {
   before?: number | undefined;
 }
 
+/** Which timeline: everyone's, one author's, or a user's home (theirs and whom they follow). */
+export type TimelineScope =
+  | { kind: 'public' }
+  | { kind: 'user'; authorId: number }
+  | { kind: 'home'; userId: number };
+
+/** A user as the follow lists and suggestions show them. */
+export interface UserEntry {
+  userId: number;
+  username: string;
+  email: string;
+}
+
+/** How many visible messages a user has, how many they follow and how many follow them. */
+export interface ProfileCounts {
+  messages: number;
+  following: number;
+  followers: number;
+}
+
 export class UniqueViolation extends Error {}
 
 /** SQLite's SQLITE_MAX_COMPOUND_SELECT is 500: stay well below it per statement. */
 const AUTHORS_PER_QUERY = 200;
 /** The home timeline's first window of message ids (see homeTimeline). */
 const HOME_FIRST_WINDOW = 256;
+
+/** Profile counts stop at this many (shown as "10,000+"): see profileCounts. */
+export const COUNT_CAP = 10_000;
 
 /** Shared counters pack `resetAt seconds * COUNTER_SCALE + count` into one settings value. */
 const COUNTER_SCALE = 1_000_000;
@@ -268,6 +291,205 @@ export class Store {
     for (const authorId of rest) union = union.unionAll(branch(authorId));
     const rows = await union.execute();
     return rows.map((r) => r.message_id);
+  }
+
+  /**
+   * Up to `limit` visible messages of `scope` with an id above `after`, OLDEST first (the page
+   * just newer than a cursor; the caller reverses it). Ids grow with time, so a page read this
+   * way never shifts when messages are posted meanwhile.
+   */
+  async timelineAfter(
+    scope: TimelineScope,
+    after: number,
+    limit: number,
+  ): Promise<TimelineEntry[]> {
+    if (limit <= 0 || !Number.isSafeInteger(after) || after < 0 || after >= this.largestId) {
+      return [];
+    }
+    if (scope.kind === 'home') {
+      if (!this.possibleId(scope.userId)) return [];
+      const userId = scope.userId;
+      const followedBy = this.db
+        .selectFrom('followers')
+        .select('whom_id')
+        .where('who_id', '=', userId);
+      // As homeTimeline, mirrored: windows of ids just above the cursor, growing 8-fold, for
+      // authors who post often; then the per-author merge for quiet ones. Bounded either way.
+      let span = this.homeWindows.first;
+      for (let attempt = 0; attempt < this.homeWindows.attempts; attempt++, span *= 8) {
+        const upper = Math.min(after + span, this.largestId);
+        const rows = await this.timelineSelect()
+          .where((eb) =>
+            eb.or([eb('m.author_id', '=', userId), eb('m.author_id', 'in', followedBy)]),
+          )
+          .where('m.message_id', '>', after)
+          .where('m.message_id', '<=', upper)
+          .orderBy('m.message_id', 'asc')
+          .limit(limit)
+          .execute();
+        if (rows.length === limit || upper === this.largestId) return rows;
+      }
+      const followed = await followedBy.execute();
+      const authors = [userId, ...followed.map((f) => f.whom_id).filter((id) => id !== userId)];
+      const ids: number[] = [];
+      for (let i = 0; i < authors.length; i += AUTHORS_PER_QUERY) {
+        ids.push(
+          ...(await this.oldestIdsAfter(authors.slice(i, i + AUTHORS_PER_QUERY), after, limit)),
+        );
+      }
+      if (ids.length === 0) return [];
+      ids.sort((a, b) => a - b);
+      return this.timelineSelect()
+        .where('m.message_id', 'in', ids.slice(0, limit))
+        .orderBy('m.message_id', 'asc')
+        .execute();
+    }
+    let query = this.timelineSelect().where('m.message_id', '>', after);
+    if (scope.kind === 'user') {
+      if (!this.possibleId(scope.authorId)) return [];
+      query = query.where('m.author_id', '=', scope.authorId);
+    }
+    return query.orderBy('m.message_id', 'asc').limit(limit).execute();
+  }
+
+  private async oldestIdsAfter(authors: number[], after: number, limit: number): Promise<number[]> {
+    const branch = (authorId: number) =>
+      this.db
+        .selectFrom(
+          this.db
+            .selectFrom('messages')
+            .select('message_id')
+            .where('author_id', '=', authorId)
+            .where('flagged', '=', 0)
+            .where('message_id', '>', after)
+            .orderBy('message_id', 'asc')
+            .limit(limit)
+            .as(`a${authorId}`),
+        )
+        .select('message_id');
+    const [first, ...rest] = authors;
+    if (first === undefined) return [];
+    let union = branch(first);
+    for (const authorId of rest) union = union.unionAll(branch(authorId));
+    return (await union.execute()).map((r) => r.message_id);
+  }
+
+  /**
+   * A user's visible messages, and how many users they follow and are followed by, each
+   * counted up to `cap` (a count of `cap` means "at least that many"): the work stays bounded
+   * for an author with a million messages.
+   */
+  async profileCounts(userId: number, cap = COUNT_CAP): Promise<ProfileCounts> {
+    if (!this.possibleId(userId)) return { messages: 0, following: 0, followers: 0 };
+    const count = async (rows: Promise<{ n: string | number | bigint } | undefined>) =>
+      Number((await rows)?.n ?? 0);
+    const [messages, following, followers] = await Promise.all([
+      count(
+        this.db
+          .selectFrom(
+            this.db
+              .selectFrom('messages')
+              .select('message_id')
+              .where('author_id', '=', userId)
+              .where('flagged', '=', 0)
+              .limit(cap)
+              .as('c'),
+          )
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst(),
+      ),
+      count(
+        this.db
+          .selectFrom(
+            this.db
+              .selectFrom('followers')
+              .select('whom_id')
+              .where('who_id', '=', userId)
+              .limit(cap)
+              .as('c'),
+          )
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst(),
+      ),
+      count(
+        this.db
+          .selectFrom(
+            this.db
+              .selectFrom('followers')
+              .select('who_id')
+              .where('whom_id', '=', userId)
+              .limit(cap)
+              .as('c'),
+          )
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst(),
+      ),
+    ]);
+    return { messages, following, followers };
+  }
+
+  /**
+   * One page of the users `userId` follows (`side` 'following') or who follow them
+   * ('followers'), by user id: ascending after `after`, or the `limit` just below `before`
+   * (returned ascending too), or the first `limit`.
+   */
+  async followPage(
+    userId: number,
+    side: 'following' | 'followers',
+    page: { limit: number; after?: number | undefined; before?: number | undefined },
+  ): Promise<UserEntry[]> {
+    if (page.limit <= 0 || !this.possibleId(userId)) return [];
+    const [mine, theirs] =
+      side === 'following'
+        ? (['f.who_id', 'f.whom_id'] as const)
+        : (['f.whom_id', 'f.who_id'] as const);
+    let query = this.db
+      .selectFrom('followers as f')
+      .innerJoin('users as u', 'u.user_id', theirs)
+      .select(['u.user_id as userId', 'u.username as username', 'u.email as email'])
+      .where(mine, '=', userId);
+    if (page.before !== undefined) {
+      const rows = await query
+        .where(theirs, '<', Math.min(page.before, this.largestId))
+        .orderBy(theirs, 'desc')
+        .limit(page.limit)
+        .execute();
+      return rows.reverse();
+    }
+    if (page.after !== undefined) {
+      if (page.after >= this.largestId) return [];
+      query = query.where(theirs, '>', page.after);
+    }
+    return query.orderBy(theirs, 'asc').limit(page.limit).execute();
+  }
+
+  /**
+   * Up to `limit` users who posted among the newest `window` visible messages, most recent
+   * first, leaving out `userId` and everyone they follow: the suggestions for a new account.
+   */
+  async recentAuthors(userId: number, limit: number, window = 500): Promise<UserEntry[]> {
+    const recent = this.db
+      .selectFrom('messages')
+      .select(['author_id', 'message_id'])
+      .where('flagged', '=', 0)
+      .orderBy('message_id', 'desc')
+      .limit(window)
+      .as('r');
+    const followed = this.db.selectFrom('followers').select('whom_id').where('who_id', '=', userId);
+    return this.db
+      .selectFrom(recent)
+      .innerJoin('users as u', 'u.user_id', 'r.author_id')
+      .select(['u.user_id as userId', 'u.username as username', 'u.email as email'])
+      .select((eb) => eb.fn.max('r.message_id').as('last'))
+      .where('r.author_id', '<>', userId)
+      .where('r.author_id', 'not in', followed)
+      .groupBy(['u.user_id', 'u.username', 'u.email'])
+      .orderBy('last', 'desc')
+      .limit(limit)
+      .execute()
+      .then((rows) =>
+        rows.map(({ userId: id, username, email }) => ({ userId: id, username, email })),
+      );
   }
 
   // ---- follows ----

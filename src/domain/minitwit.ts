@@ -1,5 +1,14 @@
 import type { User } from '../db/schema.js';
-import { type PageQuery, type Store, type TimelineEntry, UniqueViolation } from '../db/store.js';
+import {
+  COUNT_CAP,
+  type PageQuery,
+  type ProfileCounts,
+  type Store,
+  type TimelineEntry,
+  type TimelineScope,
+  UniqueViolation,
+  type UserEntry,
+} from '../db/store.js';
 import { DomainError, invalid, notFound } from './errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import {
@@ -11,7 +20,9 @@ import {
   usernameError,
 } from './validation.js';
 
-export type { TimelineEntry, User };
+export type { ProfileCounts, TimelineEntry, TimelineScope, User, UserEntry };
+/** Profile counts stop at this many (the store's bound): show it as `10,000+`. */
+export { COUNT_CAP };
 
 /** Events the domain reports, for metrics and logs; the domain itself knows nothing of either. */
 export interface DomainEvents {
@@ -29,6 +40,21 @@ export interface Page<T> {
   /** The cursor of the next (older) page, or undefined when this is the last one. */
   next: number | undefined;
 }
+
+/** A page that can be left both ways: to older entries (`next`) and to newer ones (`newer`). */
+export interface TwoWayPage<T> extends Page<T> {
+  /** The cursor of the page just newer than this one (`?after=`), undefined on the newest. */
+  newer: number | undefined;
+}
+
+/** Where a page starts: below `before` (older), above `after` (newer), or at the newest. */
+export interface PageCursor {
+  before?: number | undefined;
+  after?: number | undefined;
+}
+
+/** How many users a follow list shows per page. */
+export const USERS_PAGE_SIZE = 50;
 
 export const LATEST = 'latest';
 export const PAGE_SIZE = 30;
@@ -174,6 +200,95 @@ export class MiniTwit {
 
   homePage(userId: number, before?: number): Promise<Page<TimelineEntry>> {
     return this.paged((p) => this.store.homeTimeline(userId, p), before);
+  }
+
+  /**
+   * A page of PAGE_SIZE messages of `scope`, newest first, that links both ways: the page older
+   * than `cursor.before`, newer than `cursor.after`, or the newest. Cursors are message ids, so
+   * messages posted meanwhile never shift a page: they only appear on the newer side.
+   */
+  async timelinePage(
+    scope: TimelineScope,
+    cursor: PageCursor = {},
+  ): Promise<TwoWayPage<TimelineEntry>> {
+    const older = (query: PageQuery) =>
+      scope.kind === 'public'
+        ? this.store.publicTimeline(query)
+        : scope.kind === 'user'
+          ? this.store.userTimeline(scope.authorId, query)
+          : this.store.homeTimeline(scope.userId, query);
+    if (cursor.after !== undefined) {
+      const rows = await this.store.timelineAfter(scope, cursor.after, PAGE_SIZE + 1);
+      const items = rows.slice(0, PAGE_SIZE).reverse();
+      const oldest = items.at(-1)?.messageId ?? cursor.after + 1;
+      const below = await older({ limit: 1, before: oldest });
+      return {
+        items,
+        next: below.length > 0 ? oldest : undefined,
+        newer: rows.length > PAGE_SIZE ? items[0]?.messageId : undefined,
+      };
+    }
+    const rows = await older({ limit: PAGE_SIZE + 1, before: cursor.before });
+    const items = rows.slice(0, PAGE_SIZE);
+    // Newer messages exist above the first shown (or, on an empty page, from the cursor up).
+    const from =
+      items[0]?.messageId ?? (cursor.before === undefined ? undefined : cursor.before - 1);
+    const above =
+      cursor.before === undefined || from === undefined
+        ? []
+        : await this.store.timelineAfter(scope, from, 1);
+    return {
+      items,
+      next: rows.length > PAGE_SIZE ? items.at(-1)?.messageId : undefined,
+      newer: above.length > 0 ? from : undefined,
+    };
+  }
+
+  /** A user's message, following and follower counts (visible messages only). */
+  profileCounts(userId: number): Promise<ProfileCounts> {
+    return this.store.profileCounts(userId);
+  }
+
+  /**
+   * A page of USERS_PAGE_SIZE users whom `userId` follows ('following') or who follow them
+   * ('followers'), by user id, with the cursors of the pages after (`next`) and before
+   * (`newer`, the way back) when there are any.
+   */
+  async followPage(
+    userId: number,
+    side: 'following' | 'followers',
+    cursor: PageCursor = {},
+  ): Promise<TwoWayPage<UserEntry>> {
+    const rows = await this.store.followPage(userId, side, {
+      limit: USERS_PAGE_SIZE + 1,
+      ...cursor,
+    });
+    const more = rows.length > USERS_PAGE_SIZE;
+    // Going back (before) the extra row is the earliest; otherwise the last.
+    const items =
+      cursor.before !== undefined ? rows.slice(more ? 1 : 0) : rows.slice(0, USERS_PAGE_SIZE);
+    const first = items[0]?.userId;
+    const last = items.at(-1)?.userId;
+    const hasBefore =
+      cursor.before !== undefined
+        ? more
+        : first !== undefined &&
+          (await this.store.followPage(userId, side, { limit: 1, before: first })).length > 0;
+    const hasAfter =
+      cursor.before === undefined
+        ? more
+        : last !== undefined &&
+          (await this.store.followPage(userId, side, { limit: 1, after: last })).length > 0;
+    return {
+      items,
+      next: hasAfter ? last : undefined,
+      newer: hasBefore ? first : undefined,
+    };
+  }
+
+  /** Up to `limit` recently active users `userId` does not follow yet (not themselves). */
+  suggestedUsers(userId: number, limit = 5): Promise<UserEntry[]> {
+    return this.store.recentAuthors(userId, limit);
   }
 
   private async paged(

@@ -10,11 +10,13 @@ import { clientKey } from '../http/client-address.js';
 import { type CounterStore, SharedRateLimiter } from '../http/rate-limit.js';
 
 /**
- * The pages have no script at all, one stylesheet of our own and avatars from Gravatar, so the
- * policy allows exactly that: an injected script, inline or not, never runs.
+ * The pages have one script and one stylesheet of our own, avatars drawn inline (or, with
+ * AVATARS=gravatar, from Gravatar), so the policy allows exactly that: an injected script,
+ * inline or from elsewhere, never runs.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
+  "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' https://www.gravatar.com",
   "form-action 'self'",

@@ -13,7 +13,7 @@ import type { FailureLog } from '../observability/failures.js';
 import { installRequestLogging, type Logger } from '../observability/logger.js';
 import { crossOriginProtection } from './cross-origin.js';
 import { webClientError, webErrors, webFrameworkError } from './errors.js';
-import { webPages } from './render.js';
+import { type AvatarSource, webPages } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
 import { timelineRoutes } from './routes/timelines.js';
@@ -24,6 +24,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The application the web door serves (decorated on the web door only). */
     domain: MiniTwit;
+    /** Where the pages' avatars come from (AVATARS). */
+    avatarSource: AvatarSource;
   }
 }
 
@@ -59,6 +61,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   await app.register(formbody);
 
   app.decorate('domain', options.domain);
+  app.decorate('avatarSource', options.config.avatars ?? 'minitwit');
   await app.register(webSessions, { sessions: options.sessions });
   installRequestLogging(app);
   await app.register(securityHeaders, { headers: WEB_SECURITY_HEADERS });
@@ -75,6 +78,15 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   const css = readFileSync(resolve(webAssets, 'static/style.css'));
   app.get('/static/style.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(css),
+  );
+
+  // The composer's one script (counts what is left); the pages work without it.
+  const composer = readFileSync(resolve(webAssets, 'static/composer.js'));
+  app.get('/static/composer.js', async (_request, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(composer),
   );
 
   timelineRoutes(app);

@@ -9,6 +9,14 @@ import {
 
 export const SESSION_COOKIE = 'mt_session';
 export const FLASH_COOKIE = 'mt_flash';
+/** The message a signed-out user tried to post, kept for the composer (see keepDraft). */
+export const DRAFT_COOKIE = 'mt_draft';
+/**
+ * UTF-8 bytes of a draft per cookie: base64url makes 4/3 of it, plus the signature, well under
+ * a browser's 4 kB per cookie. Two cookies hold any 1,000-character message.
+ */
+const DRAFT_BYTES_PER_COOKIE = 2800;
+const DRAFT_COOKIES = 2;
 
 /**
  * At most this many flash messages wait for the next page: the newest. Redirects that never
@@ -110,6 +118,46 @@ export class WebSession {
       reply.clearCookie(FLASH_COOKIE, cookieOptions(request));
     }
     return messages;
+  }
+
+  // ---- the draft: a message posted after the session ended, given back after sign-in ----
+
+  /**
+   * Keeps `text` (at most 1,000 characters: longer is cut) in signed cookies for the composer
+   * of the next home page (see takeDraft), so a message typed while the session ran out is not
+   * lost. An empty text keeps nothing.
+   */
+  keepDraft(request: FastifyRequest, reply: FastifyReply, text: string) {
+    const bytes = Buffer.from(Array.from(text).slice(0, 1000).join(''));
+    if (bytes.length === 0) return;
+    for (let i = 0; i < DRAFT_COOKIES; i++) {
+      const part = bytes.subarray(i * DRAFT_BYTES_PER_COOKIE, (i + 1) * DRAFT_BYTES_PER_COOKIE);
+      const name = `${DRAFT_COOKIE}${i}`;
+      if (part.length > 0) {
+        reply.setCookie(name, part.toString('base64url'), {
+          ...cookieOptions(request, 24 * 3600),
+          signed: true,
+        });
+      } else if (request.cookies[name] !== undefined) {
+        reply.clearCookie(name, cookieOptions(request));
+      }
+    }
+  }
+
+  /** The kept draft ('' when none or when tampered with), now cleared. */
+  takeDraft(request: FastifyRequest, reply: FastifyReply): string {
+    const parts: Buffer[] = [];
+    let valid = true;
+    for (let i = 0; i < DRAFT_COOKIES; i++) {
+      const name = `${DRAFT_COOKIE}${i}`;
+      const raw = request.cookies[name];
+      if (raw === undefined) continue;
+      reply.clearCookie(name, cookieOptions(request));
+      const unsigned = request.unsignCookie(raw);
+      if (!unsigned.valid || !unsigned.value) valid = false;
+      else parts.push(Buffer.from(unsigned.value, 'base64url'));
+    }
+    return valid ? Array.from(Buffer.concat(parts).toString()).slice(0, 1000).join('') : '';
   }
 
   private pendingFlashes(request: FastifyRequest): string[] {

@@ -32,12 +32,15 @@ export async function newContext(
     width?: number;
     height?: number;
     colorScheme?: 'light' | 'dark';
+    /** Lets a test inject its own script (axe-core) past the pages' CSP. */
+    bypassCSP?: boolean;
   } = {},
 ): Promise<{ context: BrowserContext; page: Page; blocked: string[] }> {
   const context = await browser.newContext({
     javaScriptEnabled: options.javaScriptEnabled ?? true,
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
     colorScheme: options.colorScheme ?? 'light',
+    bypassCSP: options.bypassCSP ?? false,
   });
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(15_000);

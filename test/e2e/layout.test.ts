@@ -231,47 +231,40 @@ forEachDatabaseInBrowser('browser: paging, cross-site links, phone width, avatar
     ['desktop', 1280, 48],
     ['phone', 360, 40],
   ] as const) {
-    test(`an avatar that cannot load keeps its ${size} px place and shows a letter (${label})`, async () => {
+    test(`avatars are drawn by MiniTwit: ${size} px discs with the initials, no third party (${label})`, async () => {
       const { context, page, blocked } = await newContext(browser, { width, height: 900 });
       try {
         await page.goto(`${server.webUrl}/public`);
-        // Wait until the first avatars have been tried and refused (there is no network).
-        await page.waitForFunction(
-          'Array.from(document.images).slice(0, 4).every((i) => i.complete)',
-        );
-        assert.ok(blocked.some((url) => url.startsWith('https://www.gravatar.com/avatar/')));
-        const avatars = await page.locator('.message .avatar').evaluateAll((images) =>
-          images.slice(0, 4).map((node) => {
-            const img = node as unknown as {
-              naturalWidth: number;
-              complete: boolean;
+        // Contract change (docs/contract.md): no Gravatar by default, so nothing is asked of
+        // anyone else and no avatar is ever blank while a picture loads or fails.
+        assert.deepEqual(blocked, []);
+        const avatars = await page.locator('.message .avatar').evaluateAll((spans) =>
+          spans.slice(0, 4).map((node) => {
+            const span = node as unknown as {
               getBoundingClientRect(): { width: number; height: number };
               nextElementSibling: { getBoundingClientRect(): { left: number } };
-              dataset: { initial?: string };
+              querySelector(
+                s: string,
+              ): { textContent: string | null; getAttribute(n: string): string | null } | null;
             };
-            const view = globalThis as unknown as {
-              getComputedStyle(e: unknown, pseudo: string): { content: string; display: string };
-            };
-            const box = img.getBoundingClientRect();
+            const box = span.getBoundingClientRect();
             return {
-              loaded: img.naturalWidth > 0,
               width: box.width,
               height: box.height,
-              textLeft: img.nextElementSibling.getBoundingClientRect().left,
-              letter: view.getComputedStyle(img, '::after').content,
-              initial: img.dataset.initial,
+              textLeft: span.nextElementSibling.getBoundingClientRect().left,
+              letters: span.querySelector('svg text')?.textContent ?? '',
+              fill: span.querySelector('svg circle')?.getAttribute('fill') ?? '',
             };
           }),
         );
         assert.equal(avatars.length, 4);
         const authors = (await page.locator('.message .author').allTextContents()).slice(0, 4);
         for (const [i, a] of avatars.entries()) {
-          assert.equal(a.loaded, false);
           assert.equal(a.width, size);
           assert.equal(a.height, size);
           assert.equal(a.textLeft, avatars[0]?.textLeft, 'message texts line up');
-          assert.equal(a.initial, authors[i]?.[0]?.toUpperCase());
-          assert.equal(a.letter, `"${a.initial}"`);
+          assert.equal(a.letters[0], authors[i]?.[0]?.toUpperCase());
+          assert.match(a.fill, /^#[0-9a-f]{6}$/);
         }
       } finally {
         await context.close();

@@ -52,7 +52,8 @@ const INSPECT = `(() => {
     .filter((e) => [...e.attributes].some((a) => a.name.toLowerCase().startsWith('on')))
     .map((e) => e.outerHTML.slice(0, 100));
   const injected = [...document.querySelectorAll(${JSON.stringify(
-    'script, iframe, svg, math, details, style, meta[http-equiv], base, object, embed, img[src="x"], a[href^="javascript:" i]',
+    // Our own: the composer's script and the drawn avatars' SVG (docs/contract.md).
+    'script:not([src="/static/composer.js"]), iframe, svg:not(.avatar > svg), math, details, style, meta[http-equiv], base, object, embed, img[src="x"], a[href^="javascript:" i]',
   )})].map((e) => e.outerHTML.slice(0, 100));
   return { handlers, injected, violations: window.__violations ?? [], text: document.body.innerText };
 })()`;

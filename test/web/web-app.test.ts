@@ -211,11 +211,19 @@ forEachDatabase('web app', (kind) => {
       assert.ok(posted.html.includes('Your message was recorded'));
       assert.ok(posted.html.includes('hello &lt;x&gt; &amp; &#34;you&#34;'));
       assert.ok(!posted.html.includes('<x>'));
+      // Avatars are drawn by MiniTwit itself by default (contract change: no Gravatar request).
       const md5 = createHash('md5').update('poster@example.com').digest('hex');
-      assert.ok(
-        posted.html.includes(`https://www.gravatar.com/avatar/${md5}?d=identicon&amp;s=48`),
+      assert.ok(!posted.html.includes(md5), 'no e-mail hash is handed to a third party');
+      assert.ok(!posted.html.includes('gravatar.com'));
+      assert.match(
+        posted.html,
+        /<span class="avatar" aria-hidden="true"><svg [^>]*>.*>P<\/text><\/svg>/,
       );
-      assert.match(posted.html, /\d{4}-\d{2}-\d{2} @ \d{2}:\d{2}/);
+      // The reference's time text stays, labelled UTC, with the relative time beside it.
+      assert.match(
+        posted.html,
+        /\d{4}-\d{2}-\d{2} @ \d{2}:\d{2} UTC<\/time> <span class="ago">\(just now\)/,
+      );
       assert.ok(posted.html.includes('href="/poster"'));
       for (const page of ['/public', '/poster']) {
         assert.ok((await client.get(page)).html.includes('hello &lt;x&gt;'), page);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { TEXTS } from '../../domain/validation.js';
 import { isSameSiteNavigation } from '../cross-origin.js';
-import { field, redirect } from '../http.js';
+import { field, redirect, safeReturnPath } from '../http.js';
 
 const REFERENCE = new Set<string>(Object.values(TEXTS));
 
@@ -10,17 +10,23 @@ const REFERENCE = new Set<string>(Object.values(TEXTS));
 export function accountRoutes(app: FastifyInstance) {
   const { domain, webSession: session } = app;
 
+  // `?next=` (a form field on the POST) is where a sign-in returns: a path of this site only
+  // (safeReturnPath), else '/' as in the reference.
+  const nextOf = (value: unknown) => safeReturnPath(typeof value === 'string' ? value : undefined);
+
   app.get('/login', async (request, reply) => {
-    if (request.user) return redirect(reply, '/');
-    return reply.page('login', { title: 'Sign In' });
+    const next = nextOf((request.query as Record<string, unknown>).next);
+    if (request.user) return redirect(reply, next ?? '/');
+    return reply.page('login', { title: 'Sign In', next });
   });
 
   app.post('/login', app.formLimits.login, async (request, reply) => {
-    if (request.user) return redirect(reply, '/');
+    const next = nextOf((request.body as Record<string, unknown> | null | undefined)?.next);
+    if (request.user) return redirect(reply, next ?? '/');
     const username = field(request.body, 'username');
     const password = field(request.body, 'password');
     const show = (error: string, status: number) =>
-      reply.page('login', { title: 'Sign In', error, username }, status);
+      reply.page('login', { title: 'Sign In', error, username, next }, status);
     try {
       const user = await domain.authenticate(username, password);
       await session.signIn(request, reply, user);
@@ -29,7 +35,7 @@ export function accountRoutes(app: FastifyInstance) {
       throw error;
     }
     session.flash(request, reply, 'You were logged in');
-    return redirect(reply, '/');
+    return redirect(reply, next ?? '/');
   });
 
   app.get('/register', async (request, reply) => {
