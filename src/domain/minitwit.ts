@@ -189,19 +189,6 @@ export class MiniTwit {
     return this.store.homeTimeline(userId, { limit, before });
   }
 
-  /** Pages of PAGE_SIZE for the web, each with the cursor of the next (older) page. */
-  publicPage(before?: number): Promise<Page<TimelineEntry>> {
-    return this.paged((p) => this.store.publicTimeline(p), before);
-  }
-
-  userPage(userId: number, before?: number): Promise<Page<TimelineEntry>> {
-    return this.paged((p) => this.store.userTimeline(userId, p), before);
-  }
-
-  homePage(userId: number, before?: number): Promise<Page<TimelineEntry>> {
-    return this.paged((p) => this.store.homeTimeline(userId, p), before);
-  }
-
   /**
    * A page of PAGE_SIZE messages of `scope`, newest first, that links both ways: the page older
    * than `cursor.before`, newer than `cursor.after`, or the newest. Cursors are message ids, so
@@ -289,15 +276,6 @@ export class MiniTwit {
   /** Up to `limit` recently active users `userId` does not follow yet (not themselves). */
   suggestedUsers(userId: number, limit = 5): Promise<UserEntry[]> {
     return this.store.recentAuthors(userId, limit);
-  }
-
-  private async paged(
-    timeline: (page: PageQuery) => Promise<TimelineEntry[]>,
-    before: number | undefined,
-  ): Promise<Page<TimelineEntry>> {
-    const rows = await timeline({ limit: PAGE_SIZE + 1, before });
-    const items = rows.slice(0, PAGE_SIZE);
-    return { items, next: rows.length > PAGE_SIZE ? items.at(-1)?.messageId : undefined };
   }
 
   // ---- simulator state ----

@@ -96,7 +96,7 @@ forEachDatabase('each door answers each database condition in its own shape', (k
 
   test('API JSON and web page, status and Retry-After from the one table; one stack per kind', async () => {
     const domain = server.app.domain;
-    const originals = { latest: domain.latest, publicPage: domain.publicPage };
+    const originals = { latest: domain.latest, timelinePage: domain.timelinePage };
     const api = new SimClient(server.apiUrl);
     try {
       for (const [condition, error] of Object.entries(SAMPLES)) {
@@ -104,7 +104,7 @@ forEachDatabase('each door answers each database condition in its own shape', (k
         domain.latest = async () => {
           throw error;
         };
-        domain.publicPage = async () => {
+        domain.timelinePage = async () => {
           throw error;
         };
         const logsBefore = server.logs.length;
