@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { webAssets } from '../config/paths.js';
 import type { TimelineEntry } from '../domain/minitwit.js';
-import { loginUrl } from './http.js';
+import { loginUrl } from './return-to.js';
 
 /**
  * What every page is given besides the layout's own data; `title` goes in <title>. With

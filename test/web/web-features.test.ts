@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/config.js';
-import { safeReturnPath } from '../../src/web/http.js';
 import { AVATAR_COLOURS, avatarOf, relativeTime } from '../../src/web/render.js';
+import { safeReturnPath } from '../../src/web/return-to.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { useServer } from '../helpers/server.js';

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { TEXTS } from '../../domain/validation.js';
 import { isSameSiteNavigation } from '../cross-origin.js';
-import { field, redirect, safeReturnPath } from '../http.js';
+import { field, redirect } from '../http.js';
+import { safeReturnPath } from '../return-to.js';
 
 const REFERENCE = new Set<string>(Object.values(TEXTS));
 
