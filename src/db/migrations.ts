@@ -96,6 +96,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0002_messages_deleted_at': {
+      // A nullable column without a default: metadata only on both databases (no table rewrite),
+      // so adding it to ten million rows is instant.
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('messages').addColumn('deleted_at', 'bigint').execute();
+      },
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('messages').dropColumn('deleted_at').execute();
+      },
+    },
   };
 }
 

@@ -18,6 +18,7 @@ export interface DomainEvents {
   registered?(user: { userId: number; username: string }): void;
   login?(ok: boolean): void;
   messagePosted?(): void;
+  messageDeleted?(): void;
   followed?(): void;
   unfollowed?(): void;
   flagged?(count: number): void;
@@ -127,6 +128,46 @@ export class MiniTwit {
     const id = await this.store.createMessage(authorId, text, now());
     this.events.messagePosted?.();
     return id;
+  }
+
+  /**
+   * The message `messageId` for its delete page: the message when `userId` wrote it and it
+   * stands. Throws DomainError 'not_found' when there is no such message (or it is deleted or
+   * hidden by a moderator and not the user's), 'forbidden' when someone else wrote it.
+   */
+  async messageToDelete(
+    userId: number,
+    messageId: number,
+  ): Promise<TimelineEntry & { deleted: boolean }> {
+    const message = await this.store.findMessage(messageId);
+    if (
+      !message ||
+      (message.authorId !== userId && (message.deletedAt !== null || message.flagged !== 0))
+    ) {
+      throw notFound('There is no such message.');
+    }
+    if (message.authorId !== userId) {
+      throw new DomainError('forbidden', 'You can only delete your own messages.');
+    }
+    const { flagged: _flagged, deletedAt, ...entry } = message;
+    return { ...entry, deleted: deletedAt !== null };
+  }
+
+  /**
+   * Deletes message `messageId` for its author `userId` (a soft delete: the row is kept with
+   * `deleted_at` set, and never shown or counted again). Deleting one's own message twice is
+   * no error: returns false the second time, true when this call deleted it. Throws DomainError
+   * 'not_found' for no such message, 'forbidden' for someone else's.
+   */
+  async deleteMessage(userId: number, messageId: number): Promise<boolean> {
+    if (await this.store.softDeleteMessage(userId, messageId, now())) {
+      this.events.messageDeleted?.();
+      return true;
+    }
+    const message = await this.messageToDelete(userId, messageId);
+    if (message.deleted) return false;
+    // Not deleted, ours, yet not updated: cannot happen outside a race with another delete.
+    return false;
   }
 
   // ---- follows ----

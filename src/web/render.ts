@@ -55,6 +55,9 @@ export function formatDate(unixSeconds: number): string {
 export const userUrl = (username: string) => `/${encodeURIComponent(username)}`;
 
 export interface MessageView {
+  /** The message's id (for its delete link) and its author's, to tell one's own messages. */
+  messageId: number;
+  authorId: number;
   text: string;
   username: string;
   url: string;
@@ -72,6 +75,8 @@ export function messageViews(entries: TimelineEntry[]): MessageView[] {
       avatars.set(m.email, avatar);
     }
     return {
+      messageId: m.messageId,
+      authorId: m.authorId,
       text: m.text,
       username: m.username,
       url: userUrl(m.username),

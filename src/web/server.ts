@@ -16,6 +16,7 @@ import { webClientError, webErrors, webFrameworkError } from './errors.js';
 import { webPages } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
+import { messageRoutes } from './routes/messages.js';
 import { timelineRoutes } from './routes/timelines.js';
 import { securityHeaders, WEB_SECURITY_HEADERS, webRateLimits } from './security.js';
 import { webSessions } from './session.js';
@@ -80,6 +81,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   timelineRoutes(app);
   accountRoutes(app);
   followRoutes(app);
+  messageRoutes(app);
 
   return app;
 }
