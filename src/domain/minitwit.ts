@@ -1,7 +1,9 @@
 import type { User } from '../db/schema.js';
+import { type BackfillState, SearchStore, type UserHit } from '../db/search.js';
 import { type PageQuery, type Store, type TimelineEntry, UniqueViolation } from '../db/store.js';
 import { DomainError, invalid, notFound } from './errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { SEARCH_MAX_LENGTH, searchWords } from './search.js';
 import {
   messageError,
   plausibleUsername,
@@ -30,6 +32,19 @@ export interface Page<T> {
   /** The cursor of the next (older) page, or undefined when this is the last one. */
   next: number | undefined;
 }
+
+/** What a search found: users by name (first page only) and a page of messages. */
+export interface SearchResult {
+  /** The words searched for (empty: nothing to search). */
+  words: string[];
+  users: UserHit[];
+  messages: Page<TimelineEntry>;
+  /** False while the background indexer is still indexing older messages. */
+  complete: boolean;
+}
+
+/** Users a search shows by name, at most. */
+export const SEARCH_USERS = 10;
 
 export const LATEST = 'latest';
 export const PAGE_SIZE = 30;
@@ -224,6 +239,38 @@ export class MiniTwit {
     const rows = await timeline({ limit: PAGE_SIZE + 1, before });
     const items = rows.slice(0, PAGE_SIZE);
     return { items, next: rows.length > PAGE_SIZE ? items.at(-1)?.messageId : undefined };
+  }
+
+  // ---- search ----
+
+  /** The search side of the store (src/db/search.ts). */
+  get searchIndex(): SearchStore {
+    this.searchStore ??= new SearchStore(this.store.db, this.store.dialect);
+    return this.searchStore;
+  }
+  private searchStore: SearchStore | undefined;
+
+  /**
+   * Searches users by name and visible messages by words (see searchWords: any text is a valid
+   * query). Messages come newest first, PAGE_SIZE per page, `before` the cursor of the next
+   * page; users only on the first page. Throws DomainError('invalid') when `query` is longer
+   * than SEARCH_MAX_LENGTH characters.
+   */
+  async search(query: string, before?: number): Promise<SearchResult> {
+    if ([...query].length > SEARCH_MAX_LENGTH) {
+      throw invalid(`A search can be at most ${SEARCH_MAX_LENGTH} characters long.`);
+    }
+    const words = searchWords(query);
+    const index = this.searchIndex;
+    const state: BackfillState = await index.backfillState();
+    if (words.length === 0) {
+      return { words, users: [], messages: { items: [], next: undefined }, complete: state.done };
+    }
+    const [users, messages] = await Promise.all([
+      before === undefined ? index.users(words, SEARCH_USERS) : Promise.resolve([]),
+      this.paged((page) => index.messages(words, page), before),
+    ]);
+    return { words, users, messages, complete: state.done };
   }
 
   // ---- simulator state ----

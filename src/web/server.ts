@@ -17,6 +17,7 @@ import { webPages } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
 import { messageRoutes } from './routes/messages.js';
+import { searchRoutes } from './routes/search.js';
 import { timelineRoutes } from './routes/timelines.js';
 import { securityHeaders, WEB_SECURITY_HEADERS, webRateLimits } from './security.js';
 import { webSessions } from './session.js';
@@ -82,6 +83,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   accountRoutes(app);
   followRoutes(app);
   messageRoutes(app);
+  searchRoutes(app);
 
   return app;
 }

@@ -1,0 +1,154 @@
+import { type Kysely, sql } from 'kysely';
+import type { Dialect } from './connect.js';
+import type { Database } from './schema.js';
+import { PG_CONFIG } from './search-schema.js';
+import type { PageQuery, TimelineEntry } from './store.js';
+
+/** A user found by name. */
+export interface UserHit {
+  userId: number;
+  username: string;
+}
+
+/** How far the background indexer has come: messages below `nextBelow` are not indexed yet. */
+export interface BackfillState {
+  /** 1 when every message is indexed (ids start at 1). */
+  nextBelow: number;
+  done: boolean;
+}
+
+/**
+ * The search side of the store (the only other code that speaks SQL besides store.ts): the
+ * queries over the structures of search-schema.ts, and the steps of the background indexer.
+ * `words` are always letters and digits only (see domain/search.ts), so they can be written into
+ * an FTS5 or tsquery expression without any of those languages' syntax reaching it.
+ */
+export class SearchStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * Visible messages (not flagged, not deleted) holding every one of `words`, newest first,
+   * `page.limit` at most, with ids below `page.before` when given. Cost: SQLite walks the FTS5
+   * doclists backwards from `before`; PostgreSQL's planner picks a backward primary-key walk
+   * (common words) or the GIN index (rare words).
+   */
+  async messages(words: string[], page: PageQuery): Promise<TimelineEntry[]> {
+    if (words.length === 0 || page.limit <= 0) return [];
+    const before = page.before === undefined ? Number.MAX_SAFE_INTEGER : page.before;
+    if (this.dialect === 'sqlite') {
+      const match = words.map((w) => `"${w}"`).join(' ');
+      const result = await sql<TimelineEntry>`
+        select m.message_id as "messageId", m.text as text, m.pub_date as "pubDate",
+               m.author_id as "authorId", u.username as username, u.email as email
+        from search_messages s
+        join messages m on m.message_id = s.rowid
+        join users u on u.user_id = m.author_id
+        where search_messages match ${match} and s.rowid < ${before}
+          and m.flagged = 0 and m.deleted_at is null
+        order by s.rowid desc
+        limit ${page.limit}`.execute(this.db);
+      return result.rows;
+    }
+    const bound = Math.min(before, 2_147_483_647);
+    const result = await sql<TimelineEntry>`
+      select m.message_id as "messageId", m.text as text, m.pub_date as "pubDate",
+             m.author_id as "authorId", u.username as username, u.email as email
+      from search_messages s
+      join messages m on m.message_id = s.message_id
+      join users u on u.user_id = m.author_id
+      where s.doc @@ plainto_tsquery(${sql.lit(PG_CONFIG)}, ${words.join(' ')})
+        and s.message_id < ${bound}
+        and m.flagged = 0 and m.deleted_at is null
+      order by s.message_id desc
+      limit ${page.limit}`.execute(this.db);
+    return result.rows.map((r) => ({ ...r, pubDate: Number(r.pubDate) }));
+  }
+
+  /**
+   * Users with a word in their name starting with each of `words` (case folded), at most
+   * `limit`, oldest account first.
+   */
+  async users(words: string[], limit: number): Promise<UserHit[]> {
+    if (words.length === 0 || limit <= 0) return [];
+    if (this.dialect === 'sqlite') {
+      const match = words.map((w) => `"${w}"*`).join(' ');
+      const result = await sql<UserHit>`
+        select u.user_id as "userId", u.username as username
+        from search_users s join users u on u.user_id = s.rowid
+        where search_users match ${match}
+        order by s.rowid
+        limit ${limit}`.execute(this.db);
+      return result.rows;
+    }
+    const query = words.map((w) => `${w}:*`).join(' & ');
+    const result = await sql<UserHit>`
+      select user_id as "userId", username from users
+      where search_document(username) @@ to_tsquery(${sql.lit(PG_CONFIG)}, ${query})
+      order by user_id
+      limit ${limit}`.execute(this.db);
+    return result.rows;
+  }
+
+  /** The background indexer's progress (done when there is no search_state row: nothing to do). */
+  async backfillState(): Promise<BackfillState> {
+    const result = await sql<{ next_below: number | string }>`
+      select next_below from search_state where name = 'messages'`.execute(this.db);
+    const nextBelow = Number(result.rows[0]?.next_below ?? 1);
+    return { nextBelow, done: nextBelow <= 1 };
+  }
+
+  /**
+   * Indexes the not yet indexed messages with ids in [next_below - `batch`, next_below), newest
+   * first, and lowers next_below to the start of that range, in one transaction; returns the
+   * new state and how many messages it indexed. Safe to run from several processes at once
+   * (PostgreSQL locks the state row; SQLite has one writer).
+   */
+  async backfillBatch(batch: number): Promise<BackfillState & { indexed: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const lock = this.dialect === 'postgres' ? sql` for update` : sql``;
+      const state = await sql<{ next_below: number | string }>`
+        select next_below from search_state where name = 'messages'${lock}`.execute(trx);
+      const high = Number(state.rows[0]?.next_below ?? 1);
+      if (high <= 1) return { nextBelow: high, done: true, indexed: 0 };
+      const low = Math.max(1, high - batch);
+      const inserted =
+        this.dialect === 'sqlite'
+          ? await sql`insert into search_messages (rowid, text)
+              select message_id, text from messages
+              where message_id >= ${low} and message_id < ${high}`.execute(trx)
+          : await sql`insert into search_messages (message_id, doc)
+              select message_id, search_document(text) from messages
+              where message_id >= ${low} and message_id < ${high}
+              on conflict (message_id) do nothing`.execute(trx);
+      await sql`update search_state set next_below = ${low} where name = 'messages'`.execute(trx);
+      return { nextBelow: low, done: low <= 1, indexed: Number(inserted.numAffectedRows ?? 0) };
+    });
+  }
+
+  /**
+   * Bytes the search structures take: SQLite's FTS5 tables (dbstat), PostgreSQL's
+   * search_messages table with its indexes plus the users' name index.
+   */
+  async indexBytes(): Promise<{ messages: number; users: number }> {
+    if (this.dialect === 'sqlite') {
+      const result = await sql<{ name: string; bytes: number }>`
+        select name, sum(pgsize) as bytes from dbstat
+        where name like 'search\\_%' escape '\\' group by name`.execute(this.db);
+      let messages = 0;
+      let users = 0;
+      for (const row of result.rows) {
+        if (row.name.startsWith('search_messages')) messages += Number(row.bytes);
+        else if (row.name.startsWith('search_users')) users += Number(row.bytes);
+      }
+      return { messages, users };
+    }
+    const result = await sql<{ messages: string; users: string }>`
+      select pg_total_relation_size('search_messages') as messages,
+             pg_relation_size('search_users_name') as users`.execute(this.db);
+    const row = result.rows[0];
+    return { messages: Number(row?.messages ?? 0), users: Number(row?.users ?? 0) };
+  }
+}
