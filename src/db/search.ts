@@ -4,6 +4,11 @@ import type { Database } from './schema.js';
 import { PG_CONFIG } from './search-schema.js';
 import type { PageQuery, TimelineEntry } from './store.js';
 
+/** The first window of ids a PostgreSQL search walks (see postgresMessages). */
+const FIRST_WINDOW = 4096;
+/** The largest window of ids worth walking; fewer matches than this implies: the GIN index. */
+const MAX_WINDOW = 65_536;
+
 /** A user found by name. */
 export interface UserHit {
   userId: number;
@@ -52,19 +57,67 @@ export class SearchStore {
         limit ${page.limit}`.execute(this.db);
       return result.rows;
     }
-    const bound = Math.min(before, 2_147_483_647);
-    const result = await sql<TimelineEntry>`
-      select m.message_id as "messageId", m.text as text, m.pub_date as "pubDate",
-             m.author_id as "authorId", u.username as username, u.email as email
+    return this.postgresMessages(words.join(' '), page.limit, Math.min(before, 2_147_483_647));
+  }
+
+  /**
+   * PostgreSQL cannot read a GIN index in id order, and its planner guesses a word's frequency
+   * poorly (a word it has no statistics for looks common), so the plan is chosen here:
+   * windows of ids walked down the primary key, newest first, each row tested against the query
+   * without the index (`ts_match_vq`: cheap per row), the next window sized from the matches
+   * seen so far; when too few rows match for a window of at most MAX_WINDOW ids to fill the
+   * page, the GIN index finds the few that remain. A common word costs a window of a few
+   * hundred ids, a rare or absent one a GIN lookup of its few entries. JIT compilation is off:
+   * it would cost more than these millisecond queries.
+   */
+  private async postgresMessages(
+    query: string,
+    limit: number,
+    before: number,
+  ): Promise<TimelineEntry[]> {
+    const select = sql`select m.message_id as "messageId", m.text as text, m.pub_date as "pubDate",
+        m.author_id as "authorId", u.username as username, u.email as email
       from search_messages s
       join messages m on m.message_id = s.message_id
-      join users u on u.user_id = m.author_id
-      where s.doc @@ plainto_tsquery(${sql.lit(PG_CONFIG)}, ${words.join(' ')})
-        and s.message_id < ${bound}
-        and m.flagged = 0 and m.deleted_at is null
-      order by s.message_id desc
-      limit ${page.limit}`.execute(this.db);
-    return result.rows.map((r) => ({ ...r, pubDate: Number(r.pubDate) }));
+      join users u on u.user_id = m.author_id`;
+    const visible = sql`m.flagged = 0 and m.deleted_at is null`;
+    const tsquery = sql`plainto_tsquery(${sql.lit(PG_CONFIG)}, ${query})`;
+    const rows = await this.db.transaction().execute(async (trx) => {
+      await sql`set local jit = off`.execute(trx);
+      const top = await sql<{ m: number | string | null }>`
+        select max(message_id) as m from search_messages`.execute(trx);
+      let high = Math.min(before, Number(top.rows[0]?.m ?? 0) + 1);
+      const found: TimelineEntry[] = [];
+      let window = FIRST_WINDOW;
+      let scanned = 0;
+      while (high > 1 && found.length < limit) {
+        const low = Math.max(1, high - window);
+        const part = await sql<TimelineEntry>`${select}
+          where s.message_id >= ${low} and s.message_id < ${high}
+            and ts_match_vq(s.doc, ${tsquery}) and ${visible}
+          order by s.message_id desc
+          limit ${limit - found.length}`.execute(trx);
+        found.push(...part.rows);
+        scanned += high - low;
+        high = low;
+        const missing = limit - found.length;
+        if (missing <= 0 || high <= 1) break;
+        const needed = found.length === 0 ? Number.POSITIVE_INFINITY : (missing * scanned) / found.length;
+        if (needed > MAX_WINDOW) {
+          // Few matches below `high`: the GIN index lists them; `+ 0` keeps the planner from
+          // walking the primary key instead.
+          const rest = await sql<TimelineEntry>`${select}
+            where s.doc @@ ${tsquery} and s.message_id + 0 < ${high} and ${visible}
+            order by s.message_id + 0 desc
+            limit ${missing}`.execute(trx);
+          found.push(...rest.rows);
+          break;
+        }
+        window = Math.ceil(needed * 1.25) + 64;
+      }
+      return found;
+    });
+    return rows.map((r) => ({ ...r, pubDate: Number(r.pubDate) }));
   }
 
   /**
@@ -84,12 +137,15 @@ export class SearchStore {
       return result.rows;
     }
     const query = words.map((w) => `${w}:*`).join(' & ');
-    const result = await sql<UserHit>`
-      select user_id as "userId", username from users
-      where search_document(username) @@ to_tsquery(${sql.lit(PG_CONFIG)}, ${query})
-      order by user_id
-      limit ${limit}`.execute(this.db);
-    return result.rows;
+    return this.db.transaction().execute(async (trx) => {
+      await sql`set local jit = off`.execute(trx);
+      const result = await sql<UserHit>`
+        select user_id as "userId", username from users
+        where search_document(username) @@ to_tsquery(${sql.lit(PG_CONFIG)}, ${query})
+        order by user_id
+        limit ${limit}`.execute(trx);
+      return result.rows;
+    });
   }
 
   /** The background indexer's progress (done when there is no search_state row: nothing to do). */
