@@ -58,7 +58,8 @@ export const SEARCH_QUERIES: [string, string[]][] = [
   ],
   ['no match', ['zebra', 'quantum', 'xylophone'].map((w) => `/search?q=${w}`)],
   ['user name', ['seed42', 'seed7', 'seed1234'].map((w) => `/search?q=${w}`)],
-  ['page 2 (before=)', ['/search?q=water&before=__MID__']],
+  ['page 2 (before= near the newest)', ['/search?q=water&before=__TOP__']],
+  ['a deep page (before= mid-history)', ['/search?q=water&before=__MID__']],
 ];
 
 function pgUrl(name: string) {
@@ -166,7 +167,7 @@ async function ready(kind: Kind, size: SearchSize, url: string, rows: SearchRow[
       .selectFrom('messages')
       .select((eb) => eb.fn.max('message_id').as('m'))
       .executeTakeFirstOrThrow();
-    return Math.floor(Number(mid.m) / 2);
+    return { mid: Math.floor(Number(mid.m) / 2), top: Number(mid.m) - 400 };
   } finally {
     await handle.close();
   }
@@ -183,7 +184,7 @@ export async function measureSearch(
   options: { seconds: number; work: string },
 ): Promise<SearchRow[]> {
   const rows: SearchRow[] = [];
-  const mid = await ready(kind, size, url, rows);
+  const cursors = await ready(kind, size, url, rows);
   const server = await startMiniTwit(url);
   try {
     const script = join(options.work, 'search-paths.lua');
@@ -207,7 +208,11 @@ export async function measureSearch(
     });
     for (const [what, paths] of SEARCH_QUERIES) {
       log(`${kind} ${size}: /search, ${what}`);
-      const t = await measure(paths.map((p) => p.replace('__MID__', String(mid))));
+      const t = await measure(
+        paths.map((p) =>
+          p.replace('__MID__', String(cursors.mid)).replace('__TOP__', String(cursors.top)),
+        ),
+      );
       rows.push({
         phase: `search ${size}`,
         database: kind,
