@@ -69,8 +69,8 @@ export class SearchStore {
    * without the index (`ts_match_vq`: cheap per row), the next window sized from the matches
    * seen so far; when too few rows match for a window of at most MAX_WINDOW ids to fill the
    * page, the GIN index finds the few that remain. A common word costs a window of a few
-   * hundred ids, a rare or absent one a GIN lookup of its few entries. JIT compilation is off:
-   * it would cost more than these millisecond queries.
+   * hundred ids, a rare or absent one a GIN lookup of its few entries. JIT compilation and
+   * parallel workers are off: starting them costs more than these millisecond queries.
    */
   private async postgresMessages(
     query: string,
@@ -86,6 +86,7 @@ export class SearchStore {
     const tsquery = sql`plainto_tsquery(${sql.lit(PG_CONFIG)}, ${query})`;
     const rows = await this.db.transaction().execute(async (trx) => {
       await sql`set local jit = off`.execute(trx);
+      await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
       const top = await sql<{ m: number | string | null }>`
         select max(message_id) as m from search_messages`.execute(trx);
       let high = Math.min(before, Number(top.rows[0]?.m ?? 0) + 1);
@@ -117,21 +118,31 @@ export class SearchStore {
           order by s.message_id desc
           limit ${limit - found.length}`.execute(trx);
         found.push(...part.rows);
+        const poor = part.rows.length === 0;
         scanned += high - low;
         high = low;
         const missing = limit - found.length;
         if (missing <= 0 || high <= 1) break;
-        // Matches are not spread evenly (a burst of other posts): an empty window alone does
-        // not make a word rare; growing windows, then the index, once MAX_WINDOW ids were read.
-        const needed =
-          found.length === 0
-            ? window * 8
-            : Math.ceil(((missing * scanned) / found.length) * 1.25) + 64;
-        if (scanned >= MAX_WINDOW || needed > MAX_WINDOW) {
+        // The words' share (statistics, else what the windows found so far) sizes the next
+        // window; matches are not spread evenly (a burst of other posts), so one poor window
+        // does not make a common word rare. The GIN index, which reads every match, is taken
+        // when few are expected below `high`, or after 4 * MAX_WINDOW ids walked in vain.
+        const density = share ?? (found.length > 0 ? found.length / scanned : undefined);
+        if (
+          (density !== undefined && density * high < RARE_MATCHES) ||
+          scanned >= 4 * MAX_WINDOW ||
+          (density === undefined && scanned >= MAX_WINDOW)
+        ) {
           await gin(missing);
           break;
         }
-        window = needed;
+        window =
+          density === undefined
+            ? window * 8
+            : Math.min(
+                MAX_WINDOW,
+                Math.max(Math.ceil((missing / density) * 1.25) + 64, poor ? window * 2 : 0),
+              );
       }
       return found;
     });
@@ -141,8 +152,8 @@ export class SearchStore {
   /**
    * The share of messages that hold every word of `query` as PostgreSQL's statistics of
    * `search_messages.doc` tell it (ANALYZE, run by autovacuum, keeps the most common lexemes
-   * and their frequencies): the product of the words' frequencies, a word not among them
-   * counting as half the least frequent one. Undefined without statistics (a new index).
+   * and their frequencies): the product of the words' frequencies, 0 when a word is not among
+   * them (rarer than all of those). Undefined without statistics (a new index).
    * Cached for five minutes (ten seconds while there are none).
    */
   private async matchShare(trx: Kysely<Database>, query: string): Promise<number | undefined> {
@@ -157,27 +168,23 @@ export class SearchStore {
       );
       const row = stats.rows[0];
       const map = new Map<string, number>();
-      let floor = 0;
       if (row?.elems && row.freqs) {
         row.elems.forEach((e, i) => map.set(e, Number(row.freqs?.[i] ?? 0)));
-        // After the frequencies come the least and the greatest of them, and the share of nulls.
-        floor = Number(row.freqs[row.elems.length] ?? 0) / 2;
       }
-      this.lexemes = { at: now, map, floor, known: map.size > 0 };
+      this.lexemes = { at: now, map, known: map.size > 0 };
     }
-    const { map, floor, known } = this.lexemes;
+    const { map, known } = this.lexemes;
     if (!known) return undefined;
     const lexemes = await sql<{ l: string }>`
       select unnest(tsvector_to_array(to_tsvector(${sql.lit(PG_CONFIG)}, ${query}))) as l`.execute(
       trx,
     );
     let share = 1;
-    for (const { l } of lexemes.rows) share *= map.get(l) ?? floor;
+    // A word outside the most common ones is rare: its matches are few, the index lists them.
+    for (const { l } of lexemes.rows) share *= map.get(l) ?? 0;
     return share;
   }
-  private lexemes:
-    | { at: number; map: Map<string, number>; floor: number; known: boolean }
-    | undefined;
+  private lexemes: { at: number; map: Map<string, number>; known: boolean } | undefined;
 
   /**
    * Users with a word in their name starting with each of `words` (case folded), at most
@@ -200,6 +207,7 @@ export class SearchStore {
     // LIMIT), took 100 ms at 100,000 users; the GIN index answers in well under one.
     return this.db.transaction().execute(async (trx) => {
       await sql`set local jit = off`.execute(trx);
+      await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
       const result = await sql<UserHit>`
         select user_id as "userId", username from users
         where search_document(username) @@ to_tsquery(${sql.lit(PG_CONFIG)}, ${query})

@@ -78,6 +78,11 @@ forEachDatabase('deleting one own message', (kind) => {
     assert.ok(JSON.stringify(all.json).includes('alice keeps this'));
     const mine = await api.request('GET', '/msgs/alice?no=100');
     assert.ok(!JSON.stringify(mine.json).includes('regrettable'));
+    // Not in the moderation listing (`minitwit messages`) either.
+    const listed: number[] = [];
+    for await (const m of server.app.domain.listMessages()) listed.push(m.messageId);
+    assert.ok(!listed.includes(id));
+    assert.ok(listed.length > 0);
     // The row stays, marked deleted.
     const row = await server.app.store.findMessage(id);
     assert.ok(row && row.deletedAt !== null && row.deletedAt > 0);
