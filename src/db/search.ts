@@ -169,7 +169,7 @@ export class SearchStore {
       const row = stats.rows[0];
       const map = new Map<string, number>();
       if (row?.elems && row.freqs) {
-        row.elems.forEach((e, i) => map.set(e, Number(row.freqs?.[i] ?? 0)));
+        for (const [i, e] of row.elems.entries()) map.set(e, Number(row.freqs[i] ?? 0));
       }
       this.lexemes = { at: now, map, known: map.size > 0 };
     }
