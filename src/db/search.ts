@@ -85,10 +85,11 @@ export class SearchStore {
     const visible = sql`m.flagged = 0 and m.deleted_at is null`;
     const tsquery = sql`plainto_tsquery(${sql.lit(PG_CONFIG)}, ${query})`;
     const rows = await this.db.transaction().execute(async (trx) => {
-      await sql`set local jit = off`.execute(trx);
-      await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
+      // One round trip: the settings for this transaction, and the newest indexed id.
       const top = await sql<{ m: number | string | null }>`
-        select max(message_id) as m from search_messages`.execute(trx);
+        select set_config('jit', 'off', true) as j,
+               set_config('max_parallel_workers_per_gather', '0', true) as p,
+               (select max(message_id) from search_messages) as m`.execute(trx);
       let high = Math.min(before, Number(top.rows[0]?.m ?? 0) + 1);
       const found: TimelineEntry[] = [];
       const share = await this.matchShare(trx, query);
@@ -175,13 +176,10 @@ export class SearchStore {
     }
     const { map, known } = this.lexemes;
     if (!known) return undefined;
-    const lexemes = await sql<{ l: string }>`
-      select unnest(tsvector_to_array(to_tsvector(${sql.lit(PG_CONFIG)}, ${query}))) as l`.execute(
-      trx,
-    );
+    // The words are letters and digits, lower-cased: `simple` makes each its own lexeme. A word
+    // outside the most common ones is rare: its matches are few, and the index lists them.
     let share = 1;
-    // A word outside the most common ones is rare: its matches are few, the index lists them.
-    for (const { l } of lexemes.rows) share *= map.get(l) ?? 0;
+    for (const word of query.split(' ')) share *= map.get(word) ?? 0;
     return share;
   }
   private lexemes: { at: number; map: Map<string, number>; known: boolean } | undefined;
@@ -205,20 +203,28 @@ export class SearchStore {
     const query = words.map((w) => `${w}:*`).join(' & ');
     // `+ 0`: walking users_pkey in order, testing every name (the planner's choice for a
     // LIMIT), took 100 ms at 100,000 users; the GIN index answers in well under one.
-    return this.db.transaction().execute(async (trx) => {
-      await sql`set local jit = off`.execute(trx);
-      await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
-      const result = await sql<UserHit>`
-        select user_id as "userId", username from users
-        where search_document(username) @@ to_tsquery(${sql.lit(PG_CONFIG)}, ${query})
-        order by user_id + 0
-        limit ${limit}`.execute(trx);
-      return result.rows;
-    });
+    // A GIN lookup and a sort of its few rows: far below the costs that start JIT or workers.
+    const result = await sql<UserHit>`
+      select user_id as "userId", username from users
+      where search_document(username) @@ to_tsquery(${sql.lit(PG_CONFIG)}, ${query})
+      order by user_id + 0
+      limit ${limit}`.execute(this.db);
+    return result.rows;
   }
 
   /** The background indexer's progress (done when there is no search_state row: nothing to do). */
   async backfillState(): Promise<BackfillState> {
+    // Once complete, an index stays complete (until resetMessageIndex): asked again each minute.
+    if (this.doneAt !== undefined && Date.now() - this.doneAt < 60_000) {
+      return { nextBelow: 1, done: true };
+    }
+    const state = await this.readBackfillState();
+    this.doneAt = state.done ? Date.now() : undefined;
+    return state;
+  }
+  private doneAt: number | undefined;
+
+  private async readBackfillState(): Promise<BackfillState> {
     const result = await sql<{ next_below: number | string }>`
       select next_below from search_state where name = 'messages'`.execute(this.db);
     const nextBelow = Number(result.rows[0]?.next_below ?? 1);
@@ -259,6 +265,7 @@ export class SearchStore {
    * are indexed by the triggers meanwhile, as after the migration.
    */
   async resetMessageIndex(): Promise<void> {
+    this.doneAt = undefined;
     await this.db.transaction().execute(async (trx) => {
       if (this.dialect === 'sqlite') {
         await sql`insert into search_messages (search_messages) values ('delete-all')`.execute(trx);
