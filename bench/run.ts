@@ -17,6 +17,7 @@ import { runLoad } from '../src/sim/load.js';
 import { readScenario } from '../src/sim/scenario.js';
 import { summarize } from '../src/sim/stats.js';
 import { CHART_FILE, ratioChart } from './chart.js';
+import { growthRows, measureSearch } from './search.js';
 import { peakRssMb, signInHeader, startHello, startMiniTwit } from './server.js';
 import { type WrkResult, writeMixedScript, writePathsScript, wrk } from './wrk.js';
 
@@ -30,7 +31,9 @@ const USAGE = `usage: npm run bench -- [options]
   --write             write the results into docs/performance.md and docs/images/bench-ratios.svg
 
 Needs wrk and, for postgres, a server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
-The 10 M databases are built once (minutes) at data/bench/10m.db and database minitwit_bench_10m.`;
+The 10 M databases are built once (minutes) at data/bench/10m.db and database minitwit_bench_10m;
+BENCH_10M_SQLITE=<file> and BENCH_10M_POSTGRES=<database name> use others (a copy, say).
+Each size also measures search next to /public (bench/search.ts).`;
 
 type Kind = 'sqlite' | 'postgres';
 const SIZES = {
@@ -84,9 +87,16 @@ async function sizedDatabase(kind: Kind, size: Size): Promise<string> {
   let url: string;
   if (kind === 'sqlite') {
     mkdirSync(resolve(packageRoot, 'data/bench'), { recursive: true });
-    url = `sqlite:${resolve(packageRoot, `data/bench/${size}.db`)}`;
+    const file =
+      size === '10m' && process.env.BENCH_10M_SQLITE
+        ? process.env.BENCH_10M_SQLITE
+        : resolve(packageRoot, `data/bench/${size}.db`);
+    url = `sqlite:${file}`;
   } else {
-    const name = `minitwit_bench_${size}`;
+    const name =
+      size === '10m' && process.env.BENCH_10M_POSTGRES
+        ? process.env.BENCH_10M_POSTGRES
+        : `minitwit_bench_${size}`;
     const exists = await admin(`select 1 from pg_database where datname = '${name}'`);
     if (exists.rowCount === 0) await admin(`create database ${name}`);
     url = pgUrl(name);
@@ -332,8 +342,14 @@ async function main() {
       } finally {
         await server.stop();
       }
+      // 5. Search next to /public on the same database (builds the index first if needed).
+      log(`${kind}: search at ${size}`);
+      rows.push(
+        ...(await measureSearch(kind, size, url, { seconds: Math.max(2, seconds / 2), work })),
+      );
     }
   }
+  rows.push(...growthRows(rows));
   rmSync(work, { recursive: true, force: true });
 
   const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '' : n.toFixed(digits));

@@ -63,13 +63,15 @@ export interface MiniTwitChild extends Child {
 
 /** Starts `minitwit serve` as its own process (so its RSS is its own) over `databaseUrl`. */
 export async function startMiniTwit(databaseUrl: string): Promise<MiniTwitChild> {
-  const [port, apiPort] = [await freePort(), await freePort()];
+  const [port, apiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [resolve(packageRoot, 'bin/minitwit.js'), 'serve'], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
       PORT: String(port),
       API_PORT: String(apiPort),
+      // Never the default 9464: other servers on this machine may hold it.
+      METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       SESSION_SECRET: 'bench-secret-bench-secret-bench-secret-0',

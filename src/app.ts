@@ -1,11 +1,13 @@
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import { apiClientError, buildApiServer } from './api/server.js';
 import type { Config } from './config/config.js';
 import { type DatabaseHandle, type DatabaseLimits, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrations.js';
 import { Store } from './db/store.js';
 import { type DomainEvents, MiniTwit } from './domain/minitwit.js';
+import { SearchBackfill } from './domain/search-backfill.js';
 import { Sessions } from './domain/sessions.js';
 import { reservedSegments, USERNAME_PARAM } from './http/routes.js';
 import { FailureLog } from './observability/failures.js';
@@ -160,6 +162,27 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const web = await buildWebServer({ config, domain, sessions, logger, failures });
   const api = await buildApiServer({ config, domain, logger, failures });
   doors = [web, api];
+  // Messages older than the search index are indexed in the background, in small batches: by
+  // the first process only when there are several workers (any one would do; one is enough).
+  const pendingIds = metrics
+    ? new Gauge({
+        name: 'minitwit_search_backfill_pending_ids',
+        help: 'Message ids the background search indexer has still to go through (0: all indexed)',
+        registers: [metrics.registry],
+      })
+    : undefined;
+  const backfill = new SearchBackfill(domain.searchIndex, {
+    log: (fields, message) => logger.info(fields, message),
+    warn: (fields, message) => logger.warn(fields, message),
+    onProgress: (state) => pendingIds?.set(state.nextBelow - 1),
+  });
+  if (cluster.isPrimary || cluster.worker?.id === 1) {
+    void backfill
+      .start()
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'search index: the background indexer stopped'),
+      );
+  }
   const health = new Health(store, database);
   installHealthRoutes(web, health);
   installHealthRoutes(api, health);
@@ -220,6 +243,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     closed ??= (async () => {
       health.draining = true;
       await Promise.all([web.close(), api.close()]);
+      await backfill.stop();
       await metricsServer?.close();
       await database.close();
       failures.flush();

@@ -47,7 +47,8 @@ function apiErrorHandler(failures: FailureLog) {
   ) => {
     if (error instanceof ApiError) return sendError(reply, error.statusCode, error.message);
     if (error instanceof DomainError) {
-      return sendError(reply, error.kind === 'not_found' ? 404 : 400, error.message);
+      const status = error.kind === 'not_found' ? 404 : error.kind === 'forbidden' ? 403 : 400;
+      return sendError(reply, status, error.message);
     }
     const { statusCode, code } = error;
     if (statusCode && statusCode >= 400 && statusCode < 500) {

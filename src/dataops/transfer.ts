@@ -13,7 +13,8 @@ import type { Database } from '../db/schema.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: generic over the five tables, by name
 export type AnyDb = Kysely<any>;
-export type Row = Record<string, string | number>;
+/** A row as data operations move it; null only in the nullable columns (see `nullable`). */
+export type Row = Record<string, string | number | null>;
 
 /** Every table, parents before children: the order of every copy and of every export file. */
 export const TABLES = [
@@ -33,6 +34,15 @@ export type NumericColumnOf<T extends TableName> = {
   [C in ColumnOf<T>]: SelectType<Database[T][C]> extends number ? C : never;
 }[ColumnOf<T>];
 
+/** The columns of a table whose selected value is a number or null (nullable integers). */
+export type NullableNumericColumnOf<T extends TableName> = {
+  [C in ColumnOf<T>]: null extends SelectType<Database[T][C]>
+    ? NonNullable<SelectType<Database[T][C]>> extends number
+      ? C
+      : never
+    : never;
+}[ColumnOf<T>];
+
 /** How data operations see one table, checked against its interface in src/db/schema.ts. */
 export interface TableDescription<T extends TableName> {
   /** Every column, in the order of checksums and export rows (never reorder: see below). */
@@ -43,6 +53,13 @@ export interface TableDescription<T extends TableName> {
   serial?: ColumnOf<T>;
   /** Columns of type integer/bigint: values are numbers in every format. */
   numeric: readonly NumericColumnOf<T>[];
+  /**
+   * Nullable integer columns (also listed in `numeric`): null, or absent in a file written
+   * before the column existed, is read as null. Added after the first release, so they come
+   * last in `columns`, and a null there is left out of the row's checksum: checksums of files
+   * and manifests written before the column existed still match.
+   */
+  nullable?: readonly NullableNumericColumnOf<T>[];
 }
 
 /**
@@ -59,10 +76,11 @@ const DESCRIPTION = {
     numeric: ['user_id'],
   },
   messages: {
-    columns: ['message_id', 'author_id', 'text', 'pub_date', 'flagged'],
+    columns: ['message_id', 'author_id', 'text', 'pub_date', 'flagged', 'deleted_at'],
     key: ['message_id'],
     serial: 'message_id',
-    numeric: ['message_id', 'author_id', 'pub_date', 'flagged'],
+    numeric: ['message_id', 'author_id', 'pub_date', 'flagged', 'deleted_at'],
+    nullable: ['deleted_at'],
   },
   followers: {
     columns: ['who_id', 'whom_id'],
@@ -75,7 +93,11 @@ const DESCRIPTION = {
     key: ['id'],
     numeric: ['user_id', 'created_at', 'expires_at'],
   },
-} as const satisfies { [T in TableName]: TableDescription<T> };
+} as const satisfies {
+  [T in TableName]: Omit<TableDescription<T>, 'numeric'> & {
+    numeric: readonly (NumericColumnOf<T> | NullableNumericColumnOf<T>)[];
+  };
+};
 
 /** Compiles only when X is never; the error names what X holds (e.g. "users.bio"). */
 type MustBeNever<X extends never> = X;
@@ -96,7 +118,16 @@ export type DescriptionIsComplete = [
       [T in TableName]: `${T}.${Exclude<NumericColumnOf<T>, Described<T>['numeric'][number]>}`;
     }[TableName]
   >,
+  MustBeNever<
+    {
+      [T in TableName]: `${T}.${Exclude<NullableNumericColumnOf<T>, NullableOf<T>>}`;
+    }[TableName]
+  >,
 ];
+
+/** The nullable columns a table's description names (none when it has no `nullable`). */
+type NullableOf<T extends TableName> =
+  Described<T> extends { nullable: readonly (infer C)[] } ? C : never;
 
 /** One table's description with plain column names, for code generic over the tables. */
 export interface TableSpec {
@@ -104,6 +135,7 @@ export interface TableSpec {
   key: readonly string[];
   serial?: string;
   numeric: readonly string[];
+  nullable?: readonly string[];
 }
 
 export const SPECS: Record<TableName, TableSpec> = DESCRIPTION;
@@ -128,6 +160,10 @@ export function normalizeRow(table: TableName, row: Record<string, unknown>): Ro
   for (const column of spec.columns) {
     const value = row[column];
     if (value === undefined || value === null) {
+      if (spec.nullable?.includes(column)) {
+        out[column] = null;
+        continue;
+      }
       throw new Error(`${table}.${column} is missing in a row`);
     }
     out[column] = spec.numeric.includes(column) ? Number(value) : String(value);
@@ -153,7 +189,17 @@ export class TableChecksum {
   constructor(readonly table: TableName) {}
 
   add(row: Row) {
-    const canonical = JSON.stringify(SPECS[this.table].columns.map((c) => row[c]));
+    const spec = SPECS[this.table];
+    const values = spec.columns.map((c) => row[c] ?? null);
+    // Trailing nulls of nullable columns are left out (see TableDescription.nullable).
+    while (
+      values.length > 0 &&
+      values.at(-1) === null &&
+      spec.nullable?.includes(spec.columns[values.length - 1] as string)
+    ) {
+      values.pop();
+    }
+    const canonical = JSON.stringify(values);
     const digest = createHash('sha256').update(canonical).digest();
     this.sum =
       (this.sum + BigInt(`0x${digest.subarray(0, 16).toString('hex')}`)) % TableChecksum.MOD;

@@ -6,6 +6,7 @@ import {
   Migrator,
 } from 'kysely';
 import type { Dialect } from './connect.js';
+import { createSearch, dropSearch } from './search-schema.js';
 
 /** The auto-increment primary key: the one place where the two dialects differ. */
 function serialKey(dialect: Dialect) {
@@ -94,6 +95,30 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         for (const table of ['sessions', 'settings', 'followers', 'messages', 'users']) {
           await db.schema.dropTable(table).ifExists().execute();
         }
+      },
+    },
+    '0002_messages_deleted_at': {
+      // A nullable column without a default: metadata only on both databases (no table rewrite),
+      // so adding it to ten million rows is instant.
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('messages').addColumn('deleted_at', 'bigint').execute();
+      },
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('messages').dropColumn('deleted_at').execute();
+      },
+    },
+    '0003_search': {
+      // The structures only: messages posted from now on are indexed by triggers, older ones
+      // by the background indexer (src/db/search.ts), so this is quick at any size.
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      async up(db: Kysely<any>) {
+        await createSearch(db, dialect);
+      },
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      async down(db: Kysely<any>) {
+        await dropSearch(db, dialect);
       },
     },
   };

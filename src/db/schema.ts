@@ -11,6 +11,7 @@ export interface UsersTable {
 /**
  * A posted message. `pub_date` is Unix time in whole seconds, set by the server.
  * `flagged` is 0 for visible messages and 1 for messages a moderator has hidden.
+ * Only messages with `flagged` 0 and `deleted_at` null are shown.
  */
 export interface MessagesTable {
   message_id: Generated<number>;
@@ -18,6 +19,11 @@ export interface MessagesTable {
   text: string;
   pub_date: number;
   flagged: ColumnType<number, number | undefined, number>;
+  /**
+   * When the author deleted the message (Unix seconds), or null while it stands. A deleted
+   * message is kept (backups, exports and copies carry it) but never shown or counted.
+   */
+  deleted_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** `who_id` follows `whom_id`; the pair is the primary key, so following twice is one row. */

@@ -192,7 +192,8 @@ export class Store {
         'u.username as username',
         'u.email as email',
       ])
-      .where('m.flagged', '=', 0);
+      .where('m.flagged', '=', 0)
+      .where('m.deleted_at', 'is', null);
   }
 
   /** Everyone's visible messages, newest first (ids grow with time). */
@@ -279,7 +280,8 @@ export class Store {
         .selectFrom('messages')
         .select('message_id')
         .where('author_id', '=', authorId)
-        .where('flagged', '=', 0);
+        .where('flagged', '=', 0)
+        .where('deleted_at', 'is', null);
       if (page.before !== undefined) query = query.where('message_id', '<', page.before);
       return this.db
         .selectFrom(query.orderBy('message_id', 'desc').limit(page.limit).as(`a${authorId}`))
@@ -361,6 +363,7 @@ export class Store {
             .select('message_id')
             .where('author_id', '=', authorId)
             .where('flagged', '=', 0)
+            .where('deleted_at', 'is', null)
             .where('message_id', '>', after)
             .orderBy('message_id', 'asc')
             .limit(limit)
@@ -392,6 +395,7 @@ export class Store {
               .select('message_id')
               .where('author_id', '=', userId)
               .where('flagged', '=', 0)
+              .where('deleted_at', 'is', null)
               .limit(cap)
               .as('c'),
           )
@@ -472,6 +476,7 @@ export class Store {
       .selectFrom('messages')
       .select(['author_id', 'message_id'])
       .where('flagged', '=', 0)
+      .where('deleted_at', 'is', null)
       .orderBy('message_id', 'desc')
       .limit(window)
       .as('r');
@@ -691,7 +696,8 @@ export class Store {
       let query = this.db
         .selectFrom('messages')
         .select(['message_id as messageId', 'author_id as authorId', 'text', 'flagged'])
-        .where('message_id', '>', after);
+        .where('message_id', '>', after)
+        .where('deleted_at', 'is', null);
       if (options.flaggedOnly) query = query.where('flagged', '<>', 0);
       const rows: ModerationEntry[] = await query.orderBy('message_id').limit(batch).execute();
       yield* rows;
@@ -699,6 +705,50 @@ export class Store {
       if (last === undefined || rows.length < batch) return;
       after = last.messageId;
     }
+  }
+
+  /**
+   * One message as the delete page shows it, deleted or not: its author, text, date and
+   * `deletedAt` (Unix seconds, or null while it stands); undefined when no message has `messageId`.
+   */
+  async findMessage(
+    messageId: number,
+  ): Promise<(TimelineEntry & { flagged: number; deletedAt: number | null }) | undefined> {
+    if (!this.possibleId(messageId)) return undefined;
+    const row = await this.db
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.user_id', 'm.author_id')
+      .select([
+        'm.message_id as messageId',
+        'm.text as text',
+        'm.pub_date as pubDate',
+        'm.author_id as authorId',
+        'u.username as username',
+        'u.email as email',
+        'm.flagged as flagged',
+        'm.deleted_at as deletedAt',
+      ])
+      .where('m.message_id', '=', messageId)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return { ...row, deletedAt: row.deletedAt === null ? null : Number(row.deletedAt) };
+  }
+
+  /**
+   * Marks message `messageId` of author `authorId` deleted at `now` (Unix seconds), when it is
+   * theirs and not deleted yet; true when this call deleted it (false: not theirs, missing, or
+   * deleted already). The row stays: only `deleted_at` is set.
+   */
+  async softDeleteMessage(authorId: number, messageId: number, now: number): Promise<boolean> {
+    if (!this.possibleId(messageId) || !this.possibleId(authorId)) return false;
+    const result = await this.db
+      .updateTable('messages')
+      .set({ deleted_at: now })
+      .where('message_id', '=', messageId)
+      .where('author_id', '=', authorId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Sets `flagged` on the given messages; returns the ids that exist. */

@@ -1,5 +1,5 @@
 /** What went wrong, in words a user can act on; the front doors map `kind` to a status. */
-export type DomainErrorKind = 'invalid' | 'not_found' | 'conflict' | 'unauthorized';
+export type DomainErrorKind = 'invalid' | 'not_found' | 'conflict' | 'unauthorized' | 'forbidden';
 
 export class DomainError extends Error {
   constructor(

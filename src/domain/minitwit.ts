@@ -1,4 +1,5 @@
 import type { User } from '../db/schema.js';
+import { type BackfillState, SearchStore, type UserHit } from '../db/search.js';
 import {
   COUNT_CAP,
   type PageQuery,
@@ -11,6 +12,7 @@ import {
 } from '../db/store.js';
 import { DomainError, invalid, notFound } from './errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { SEARCH_MAX_LENGTH, searchWords } from './search.js';
 import {
   messageError,
   plausibleUsername,
@@ -29,6 +31,7 @@ export interface DomainEvents {
   registered?(user: { userId: number; username: string }): void;
   login?(ok: boolean): void;
   messagePosted?(): void;
+  messageDeleted?(): void;
   followed?(): void;
   unfollowed?(): void;
   flagged?(count: number): void;
@@ -55,6 +58,19 @@ export interface PageCursor {
 
 /** How many users a follow list shows per page. */
 export const USERS_PAGE_SIZE = 50;
+
+/** What a search found: users by name (first page only) and a page of messages. */
+export interface SearchResult {
+  /** The words searched for (empty: nothing to search). */
+  words: string[];
+  users: UserHit[];
+  messages: Page<TimelineEntry>;
+  /** False while the background indexer is still indexing older messages. */
+  complete: boolean;
+}
+
+/** Users a search shows by name, at most. */
+export const SEARCH_USERS = 10;
 
 export const LATEST = 'latest';
 export const PAGE_SIZE = 30;
@@ -153,6 +169,46 @@ export class MiniTwit {
     const id = await this.store.createMessage(authorId, text, now());
     this.events.messagePosted?.();
     return id;
+  }
+
+  /**
+   * The message `messageId` for its delete page: the message when `userId` wrote it and it
+   * stands. Throws DomainError 'not_found' when there is no such message (or it is deleted or
+   * hidden by a moderator and not the user's), 'forbidden' when someone else wrote it.
+   */
+  async messageToDelete(
+    userId: number,
+    messageId: number,
+  ): Promise<TimelineEntry & { deleted: boolean }> {
+    const message = await this.store.findMessage(messageId);
+    if (
+      !message ||
+      (message.authorId !== userId && (message.deletedAt !== null || message.flagged !== 0))
+    ) {
+      throw notFound('There is no such message.');
+    }
+    if (message.authorId !== userId) {
+      throw new DomainError('forbidden', 'You can only delete your own messages.');
+    }
+    const { flagged: _flagged, deletedAt, ...entry } = message;
+    return { ...entry, deleted: deletedAt !== null };
+  }
+
+  /**
+   * Deletes message `messageId` for its author `userId` (a soft delete: the row is kept with
+   * `deleted_at` set, and never shown or counted again). Deleting one's own message twice is
+   * no error: returns false the second time, true when this call deleted it. Throws DomainError
+   * 'not_found' for no such message, 'forbidden' for someone else's.
+   */
+  async deleteMessage(userId: number, messageId: number): Promise<boolean> {
+    if (await this.store.softDeleteMessage(userId, messageId, now())) {
+      this.events.messageDeleted?.();
+      return true;
+    }
+    const message = await this.messageToDelete(userId, messageId);
+    if (message.deleted) return false;
+    // Not deleted, ours, yet not updated: cannot happen outside a race with another delete.
+    return false;
   }
 
   // ---- follows ----
@@ -276,6 +332,48 @@ export class MiniTwit {
   /** Up to `limit` recently active users `userId` does not follow yet (not themselves). */
   suggestedUsers(userId: number, limit = 5): Promise<UserEntry[]> {
     return this.store.recentAuthors(userId, limit);
+  }
+
+  // ---- search ----
+
+  /** The search side of the store (src/db/search.ts). */
+  get searchIndex(): SearchStore {
+    this.searchStore ??= new SearchStore(this.store.db, this.store.dialect);
+    return this.searchStore;
+  }
+  private searchStore: SearchStore | undefined;
+
+  /**
+   * Searches users by name and visible messages by words (see searchWords: any text is a valid
+   * query). Messages come newest first, PAGE_SIZE per page, `before` the cursor of the next
+   * page; users only on the first page. Throws DomainError('invalid') when `query` is longer
+   * than SEARCH_MAX_LENGTH characters.
+   */
+  async search(query: string, before?: number): Promise<SearchResult> {
+    if ([...query].length > SEARCH_MAX_LENGTH) {
+      throw invalid(`A search can be at most ${SEARCH_MAX_LENGTH} characters long.`);
+    }
+    const words = searchWords(query);
+    const index = this.searchIndex;
+    const state: BackfillState = await index.backfillState();
+    if (words.length === 0) {
+      return { words, users: [], messages: { items: [], next: undefined }, complete: state.done };
+    }
+    const [users, messages] = await Promise.all([
+      before === undefined ? index.users(words, SEARCH_USERS) : Promise.resolve([]),
+      this.paged((page) => index.messages(words, page), before),
+    ]);
+    return { words, users, messages, complete: state.done };
+  }
+
+  /** A page of PAGE_SIZE from `list`, with the cursor of the next (older) page. */
+  private async paged(
+    list: (page: PageQuery) => Promise<TimelineEntry[]>,
+    before: number | undefined,
+  ): Promise<Page<TimelineEntry>> {
+    const rows = await list({ limit: PAGE_SIZE + 1, before });
+    const items = rows.slice(0, PAGE_SIZE);
+    return { items, next: rows.length > PAGE_SIZE ? items.at(-1)?.messageId : undefined };
   }
 
   // ---- simulator state ----

@@ -126,7 +126,9 @@ export function avatarOf(username: string, email: string, source: AvatarSource):
 }
 
 export interface MessageView {
-  id: number;
+  /** The message's id (for its delete link) and its author's, to tell one's own messages. */
+  messageId: number;
+  authorId: number;
   text: string;
   username: string;
   url: string;
@@ -157,7 +159,8 @@ export function messageViews(entries: TimelineEntry[], options: ViewOptions = {}
       avatars.set(m.username, avatar);
     }
     return {
-      id: m.messageId,
+      messageId: m.messageId,
+      authorId: m.authorId,
       text: m.text,
       username: m.username,
       url: userUrl(m.username),

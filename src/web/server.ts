@@ -16,6 +16,8 @@ import { webClientError, webErrors, webFrameworkError } from './errors.js';
 import { type AvatarSource, webPages } from './render.js';
 import { accountRoutes } from './routes/account.js';
 import { followRoutes } from './routes/follows.js';
+import { messageRoutes } from './routes/messages.js';
+import { searchRoutes } from './routes/search.js';
 import { timelineRoutes } from './routes/timelines.js';
 import { securityHeaders, WEB_SECURITY_HEADERS, webRateLimits } from './security.js';
 import { webSessions } from './session.js';
@@ -92,6 +94,8 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   timelineRoutes(app);
   accountRoutes(app);
   followRoutes(app);
+  messageRoutes(app);
+  searchRoutes(app);
 
   return app;
 }

@@ -12,15 +12,18 @@ interface RealColumn {
   integer: boolean;
 }
 
-/** MiniTwit's tables as a migrated database holds them (Kysely's own bookkeeping left out). */
+/**
+ * MiniTwit's tables as a migrated database holds them (Kysely's own bookkeeping and the search
+ * index's `search_…` tables left out: data operations copy rows, and the search index is rebuilt
+ * from them on the target; see src/db/search-schema.ts).
+ */
 async function realTables(handle: DatabaseHandle): Promise<Map<string, RealColumn[]>> {
   const tables = new Map<string, RealColumn[]>();
   if (handle.dialect === 'sqlite') {
     const names = await sql<{ name: string }>`
       select name from sqlite_master
-      where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%'`.execute(
-      handle.db,
-    );
+      where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%'
+        and name not like 'search\\_%' escape '\\'`.execute(handle.db);
     for (const { name } of names.rows) {
       const info = await sql<{ name: string; type: string }>`
         select name, type from pragma_table_info(${name}) order by cid`.execute(handle.db);
@@ -38,7 +41,7 @@ async function realTables(handle: DatabaseHandle): Promise<Map<string, RealColum
     join information_schema.tables t
       on t.table_schema = c.table_schema and t.table_name = c.table_name
     where c.table_schema = current_schema() and t.table_type = 'BASE TABLE'
-      and c.table_name not like 'kysely_%'
+      and c.table_name not like 'kysely_%' and c.table_name not like 'search\\_%'
     order by c.table_name, c.ordinal_position`.execute(handle.db);
   for (const c of columns.rows) {
     const list = tables.get(c.table_name) ?? [];

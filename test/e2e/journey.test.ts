@@ -66,7 +66,7 @@ forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {
         await page.goto(`${base}/`);
         assert.equal(new URL(page.url()).pathname, '/public');
         assert.equal(await page.title(), 'Public Timeline | MiniTwit');
-        assert.deepEqual(await navLinks(page), ['public timeline', 'sign up', 'sign in']);
+        assert.deepEqual(await navLinks(page), ['public timeline', 'search', 'sign up', 'sign in']);
         assert.ok((await messageTexts(page)).includes(theirs));
 
         // Sign up through the navigation link.
@@ -92,6 +92,7 @@ forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {
         assert.deepEqual(await navLinks(page), [
           'my timeline',
           'public timeline',
+          'search',
           `sign out [${me}]`,
         ]);
         assert.equal(await page.locator('.message').count(), 0);
@@ -170,7 +171,7 @@ forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {
         await page.getByRole('link', { name: `sign out [${me}]` }).click();
         assert.equal(new URL(page.url()).pathname, '/public');
         assert.deepEqual(await flashes(page), ['You were logged out']);
-        assert.deepEqual(await navLinks(page), ['public timeline', 'sign up', 'sign in']);
+        assert.deepEqual(await navLinks(page), ['public timeline', 'search', 'sign up', 'sign in']);
         await page.goto(`${base}/`);
         assert.equal(new URL(page.url()).pathname, '/public');
 
@@ -256,7 +257,7 @@ forEachDatabaseInBrowser('browser: a person uses MiniTwit', (kind) => {
         assert.equal(await errorText(page), `Error: ${message}`);
         assert.equal(await page.inputValue('#username'), username);
         assert.equal(await page.inputValue('#password'), '');
-        assert.deepEqual(await navLinks(page), ['public timeline', 'sign up', 'sign in']);
+        assert.deepEqual(await navLinks(page), ['public timeline', 'search', 'sign up', 'sign in']);
       }
       await signIn(page, base, 'Known User', 'right');
       assert.equal(new URL(page.url()).pathname, '/');
