@@ -22,6 +22,8 @@ export interface RatioOptions {
   /** A checkout of an older revision, built, to measure in the same rounds. */
   beforeRoot?: string | undefined;
   log: (line: string) => void;
+  /** Only the works whose name contains one of these (all by default). */
+  only?: string[] | undefined;
   /** node arguments for the MiniTwit process (--cpu-prof, say). */
   nodeArgs?: string[];
 }
@@ -169,7 +171,9 @@ export async function ratioPhase(
     }
     targets.push({ name: 'bare', child: await startBare(url, auth) });
     const results = new Map<string, { rps: number[]; errors: number }>();
-    const all = works(users, auth);
+    const all = works(users, auth).filter(
+      (w) => !options.only?.length || options.only.some((o) => w.name.includes(o)),
+    );
     for (const w of all) writeFileSync(join(work, `${w.name.replace(/\W+/g, '_')}.lua`), w.script);
     for (let round = 0; round < rounds; round++) {
       for (const w of all) {

@@ -42,6 +42,8 @@ const USAGE = `usage: npm run bench -- [options]
   --before REV        ratio phase: also measure git revision REV, built in a temporary worktree
   --sqlite-10m PATH   the 10m SQLite database to read (default data/bench/10m.db)
   --postgres-10m NAME the 10m PostgreSQL database to read (default minitwit_bench_10m)
+  --works LIST        ratio phase: only the works whose names contain one of these (tweet,public…)
+  --profile DIR       ratio phase: run MiniTwit under node --cpu-prof, profiles into DIR
   --write             write the results into docs/performance.md and docs/images/bench-ratios.svg
 
 Needs wrk and, for postgres, a server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -188,6 +190,8 @@ async function main() {
       'ratio-seconds': { type: 'string', default: '5' },
       'ratio-connections': { type: 'string', default: '50' },
       before: { type: 'string' },
+      profile: { type: 'string' },
+      works: { type: 'string' },
       'sqlite-10m': { type: 'string' },
       'postgres-10m': { type: 'string' },
       write: { type: 'boolean' },
@@ -393,7 +397,17 @@ async function main() {
           auth: DEFAULT_SIM_API_AUTH,
           work,
           beforeRoot,
+          only: values.works?.split(','),
           log,
+          nodeArgs: values.profile
+            ? [
+                '--cpu-prof',
+                '--cpu-prof-dir',
+                resolve(values.profile),
+                '--cpu-prof-name',
+                `minitwit-${kind}.cpuprofile`,
+              ]
+            : [],
         })),
       );
     } finally {
