@@ -115,11 +115,13 @@ export async function simulatorRoutes(app: FastifyInstance, options: { auth: str
 async function simulatorOnly(app: FastifyInstance, { auth }: { auth: string }) {
   const { domain } = app;
   const expected = Buffer.from(auth);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return sendError(reply, 403, NOT_AUTHORIZED);
+      sendError(reply, 403, NOT_AUTHORIZED);
+      return;
     }
+    done();
   });
 
   app.get<{ Querystring: ListQuery }>(
