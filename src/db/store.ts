@@ -55,8 +55,15 @@ export type MissingUser = 'user' | 'target';
 /**
  * The rule of a visible message, for the message table under `alias`: every listing filters
  * with it (a further rule, such as a deletion mark, is added here once for all of them).
+ *
+ * `flagged` is 0 or 1 (moderation writes only those; legacy imports are normalised to them), so
+ * `flagged < 1` means `flagged = 0`. Written as a range on purpose: on PostgreSQL tables whose
+ * statistics are stale or missing (a new database right after a burst of inserts), the planner
+ * takes an equality for 0.5 % of the rows, finds that fewer than a page of results, and sorts
+ * the whole table instead of scanning the id index backwards (2 ms growing with the table
+ * against 0.1 ms); a range it takes for a third, and the index scan stays its choice.
  */
-const visible = (alias: string) => sql<boolean>`${sql.ref(`${alias}.flagged`)} = 0`;
+const visible = (alias: string) => sql<boolean>`${sql.ref(`${alias}.flagged`)} < 1`;
 
 /** The `latest` upsert (name 'latest' is the domain's LATEST). */
 const upsertLatest = (value: unknown) =>
