@@ -61,6 +61,26 @@ export function errorKind(status: number): string | undefined {
   return 'client_other';
 }
 
+/**
+ * The operation of a query written as SQL text (the request path's prepared queries): its main
+ * statement's first word, past any `with … as (…)` parts; `raw` for anything else. Remembered
+ * per text in `seen` (at most 500 texts).
+ */
+export function rawOperation(text: string, seen: Map<string, string>): string {
+  let operation = seen.get(text);
+  if (operation !== undefined) return operation;
+  let flat = text;
+  for (let before = ''; before !== flat; ) {
+    before = flat;
+    flat = flat.replace(/\([^()]*\)/g, ' ');
+  }
+  const main =
+    /^\s*(?:with\s[\s\S]*?\bas\s+(?:,\s*\w+\s+as\s+)*)?(select|insert|update|delete)\b/i.exec(flat);
+  operation = main ? (main[1] as string).toLowerCase() : 'raw';
+  if (seen.size < 500) seen.set(text, operation);
+  return operation;
+}
+
 /** `select`, `insert`, … from the root node of a compiled Kysely query. */
 export function operationOf(kind: string | undefined): string {
   switch (kind) {
@@ -294,11 +314,21 @@ export class Metrics {
     };
   }
 
+  private readonly dbSeries = new Map<string, Histogram.Internal<'operation'>>();
+  private readonly rawOperations = new Map<string, string>();
+
   /** Kysely's `log` option: every query's duration, and failed queries as errors. */
   readonly onQuery = (event: LogEvent) => {
-    this.dbDuration
-      .labels(operationOf(event.query.query.kind))
-      .observe(event.queryDurationMillis / 1000);
+    // One labelled series per operation, kept: no hashing of the label on every query.
+    const { kind } = event.query.query;
+    const operation =
+      kind === 'RawNode' ? rawOperation(event.query.sql, this.rawOperations) : operationOf(kind);
+    let series = this.dbSeries.get(operation);
+    if (series === undefined) {
+      series = this.dbDuration.labels(operation);
+      this.dbSeries.set(operation, series);
+    }
+    series.observe(event.queryDurationMillis / 1000);
     if (event.level === 'error') this.errors.labels('database', 'query').inc();
   };
 
