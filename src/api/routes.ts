@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { DomainError } from '../domain/errors.js';
 import type { TimelineEntry } from '../domain/minitwit.js';
+import { faultAnswer } from '../http/database-faults.js';
 import { ApiError, sendError } from './errors.js';
 import {
   type FollowBody,
@@ -59,13 +60,23 @@ export const recordLatest = fp(
       }
       app.domain.setLatest(value).then(() => done(), done);
     });
-    app.addHook('onSend', (request, _reply, payload, done) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       const value = request.pendingLatest;
       if (value === undefined) return done(null, payload);
       request.pendingLatest = undefined;
       app.domain.setLatest(value).then(
         () => done(null, payload),
-        (error: Error) => done(error),
+        (error: unknown) => {
+          // The answer becomes the database's fault answer (503 + Retry-After, …), as when
+          // `latest` is stored before the handler: never an answer whose `latest` was lost.
+          const fault = faultAnswer(error);
+          const status = fault?.status ?? 500;
+          if (status >= 500) request.log.error({ err: error }, 'storing latest failed');
+          if (fault?.retryAfter !== undefined)
+            reply.header('retry-after', String(fault.retryAfter));
+          reply.code(status).type('application/json; charset=utf-8');
+          done(null, JSON.stringify({ status, error_msg: fault?.api ?? 'Internal server error' }));
+        },
       );
     });
   },
@@ -182,8 +193,10 @@ async function userRoutes(app: FastifyInstance) {
         id = await domain.postAs(username, content, latest);
       } catch (error) {
         // A text the domain refuses: nothing was stored, `latest` included.
-        request.pendingLatest = latest;
-        if (error instanceof DomainError) await userOr404(username);
+        if (error instanceof DomainError) {
+          request.pendingLatest = latest;
+          await userOr404(username);
+        }
         throw error;
       }
       if (id === undefined) throw notFound(username);
