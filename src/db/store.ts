@@ -176,6 +176,37 @@ function compileQueries(db: Kysely<Database>, dialect: Dialect) {
         { who: number | null; whom: number | null }
       >,
     ],
+    /** SQLite: the (un)follow between two users named, in one statement; 0 rows changed when
+     * either is missing or there is nothing to do. */
+    followByNames: [false, true].map((unfollow) =>
+      prepare<{ who: string; whom: string }, never>(['who', 'whom'], (p) =>
+        raw(
+          unfollow
+            ? sql`delete from followers where who_id = (select user_id from users where username = ${p.who})
+                and whom_id = (select user_id from users where username = ${p.whom})`
+            : sql`insert into followers (who_id, whom_id) select w.user_id, t.user_id from users w, users t
+                where w.username = ${p.who} and t.username = ${p.whom} on conflict do nothing`,
+        ),
+      ),
+    ) as [
+      Prepared<{ who: string; whom: string }, never>,
+      Prepared<{ who: string; whom: string }, never>,
+    ],
+    /** SQLite: the newest visible messages of the user named `username` (none: see the caller). */
+    userTimelineOfName: prepare<{ username: string; limit: number }, TimelineEntry>(
+      ['username', 'limit'],
+      (p) => raw(timelineSql(sql`u.username = ${p.username}`, undefined, p.limit)),
+    ),
+    /** SQLite: whom the user named `username` follows, by id. */
+    followedOfName: prepare<{ username: string; limit: number }, { username: string }>(
+      ['username', 'limit'],
+      (p) =>
+        raw(
+          sql`select u.username from users w join followers f on f.who_id = w.user_id
+            join users u on u.user_id = f.whom_id where w.username = ${p.username}
+            order by f.whom_id limit ${p.limit}`,
+        ),
+    ),
     follow: prepare<{ who: number; whom: number }, never>(['who', 'whom'], (p) =>
       db
         .insertInto('followers')
@@ -416,8 +447,10 @@ export class Store {
    */
   async userTimelineByName(username: string, limit: number): Promise<TimelineEntry[] | undefined> {
     if (this.dialect !== 'postgres') {
-      const id = await this.findUserIdByName(username);
-      return id === undefined ? undefined : this.userTimeline(id, { limit });
+      // One statement; the lookup alone only when it found nothing (no user, or no message).
+      const rows = await this.rows(this.q.userTimelineOfName.bind({ username, limit }));
+      if (rows.length > 0) return rows;
+      return (await this.findUserIdByName(username)) === undefined ? undefined : [];
     }
     const rows = await this.rows(this.q.userTimelineByName.bind({ username, limit }));
     if (rows.length === 0) return undefined;
@@ -532,10 +565,12 @@ export class Store {
       ids = (await this.rows(query))[0];
     } else {
       if (latest !== undefined) await this.storeLatest(latest);
+      // One statement; the lookups only when it changed nothing (a user missing, or nothing to do).
+      const done = await this.db.executeQuery(
+        this.q.followByNames[unfollow ? 1 : 0].bind({ who, whom }),
+      );
+      if (Number(done.numAffectedRows ?? 0) > 0) return undefined;
       ids = (await this.rows(this.q.twoUserIds.bind({ who, whom })))[0];
-      if (ids && ids.who !== null && ids.whom !== null) {
-        await (unfollow ? this.unfollow(ids.who, ids.whom) : this.follow(ids.who, ids.whom));
-      }
     }
     if (ids?.who === null || ids?.who === undefined) return 'user';
     if (ids.whom === null) return 'target';
@@ -564,8 +599,10 @@ export class Store {
    */
   async followedUsernamesByName(username: string, limit: number): Promise<string[] | undefined> {
     if (this.dialect !== 'postgres') {
-      const id = await this.findUserIdByName(username);
-      return id === undefined ? undefined : this.followedUsernames(id, limit);
+      // One statement; the lookup alone only when it found nothing.
+      const rows = await this.rows(this.q.followedOfName.bind({ username, limit }));
+      if (rows.length > 0) return rows.map((r) => r.username);
+      return (await this.findUserIdByName(username)) === undefined ? undefined : [];
     }
     const rows = await this.rows(this.q.followedByName.bind({ username, limit }));
     if (rows.length === 0) return undefined;
