@@ -17,6 +17,14 @@ import { runLoad } from '../src/sim/load.js';
 import { readScenario } from '../src/sim/scenario.js';
 import { summarize } from '../src/sim/stats.js';
 import { CHART_FILE, ratioChart } from './chart.js';
+import {
+  buildRevision,
+  RATIO_DATA,
+  type RatioRow,
+  ratioPhase,
+  ratioTable,
+  removeRevision,
+} from './ratio.js';
 import { growthRows, measureSearch } from './search.js';
 import { peakRssMb, signInHeader, startHello, startMiniTwit } from './server.js';
 import { type WrkResult, writeMixedScript, writePathsScript, wrk } from './wrk.js';
@@ -28,6 +36,15 @@ const USAGE = `usage: npm run bench -- [options]
   --sizes LIST        timeline database sizes, among 10k,10m (default 10k,10m; "none" skips)
   --databases LIST    sqlite,postgres (default both)
   --scenario-lines N  replay only the first N scenario lines (default all 25,922)
+  --phases LIST       among ceiling,scenario,timelines,ratio (default all; scenario includes mixed)
+  --rounds N          ratio phase: interleaved rounds per work (default 3; the median is kept)
+  --ratio-seconds S   ratio phase: seconds per wrk measurement (default 5)
+  --ratio-connections N  ratio phase: wrk connections (default 50)
+  --before REV        ratio phase: also measure git revision REV, built in a temporary worktree
+  --sqlite-10m PATH   the 10m SQLite database to read (default data/bench/10m.db)
+  --postgres-10m NAME the 10m PostgreSQL database to read (default minitwit_bench_10m)
+  --works LIST        ratio phase: only the works whose names contain one of these (tweet,public…)
+  --profile DIR       ratio phase: run MiniTwit under node --cpu-prof, profiles into DIR
   --write             write the results into docs/performance.md and docs/images/bench-ratios.svg
 
 Needs wrk and, for postgres, a server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -81,22 +98,39 @@ async function scratchDatabase(kind: Kind) {
   };
 }
 
+/** Databases given on the command line instead of data/bench/<size>.db / minitwit_bench_<size>. */
+const sizedOverrides: Partial<Record<`${Kind}:${Size}`, string>> = {};
+
+/** Seeds `url` (an empty database) with `want` through `minitwit seed` (which runs ANALYZE). */
+function seed(url: string, want: { users: number; messages: number; follows: number }) {
+  execFileSync(
+    process.execPath,
+    [
+      resolve(packageRoot, 'bin/minitwit.js'),
+      'seed',
+      '--database',
+      url,
+      '--users',
+      String(want.users),
+      '--messages',
+      String(want.messages),
+      '--follows',
+      String(want.follows),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
+
 /** The persistent database of a size, seeded on first use and checked by its counts after. */
 async function sizedDatabase(kind: Kind, size: Size): Promise<string> {
   const want = SIZES[size];
   let url: string;
+  const override = sizedOverrides[`${kind}:${size}`];
   if (kind === 'sqlite') {
     mkdirSync(resolve(packageRoot, 'data/bench'), { recursive: true });
-    const file =
-      size === '10m' && process.env.BENCH_10M_SQLITE
-        ? process.env.BENCH_10M_SQLITE
-        : resolve(packageRoot, `data/bench/${size}.db`);
-    url = `sqlite:${file}`;
+    url = `sqlite:${resolve(override ?? resolve(packageRoot, `data/bench/${size}.db`))}`;
   } else {
-    const name =
-      size === '10m' && process.env.BENCH_10M_POSTGRES
-        ? process.env.BENCH_10M_POSTGRES
-        : `minitwit_bench_${size}`;
+    const name = override ?? `minitwit_bench_${size}`;
     const exists = await admin(`select 1 from pg_database where datname = '${name}'`);
     if (exists.rowCount === 0) await admin(`create database ${name}`);
     url = pgUrl(name);
@@ -117,22 +151,7 @@ async function sizedDatabase(kind: Kind, size: Size): Promise<string> {
     );
   }
   log(`seeding ${kind} ${size} (${JSON.stringify(want)}): a one-off that takes minutes at 10m`);
-  execFileSync(
-    process.execPath,
-    [
-      resolve(packageRoot, 'bin/minitwit.js'),
-      'seed',
-      '--database',
-      url,
-      '--users',
-      String(want.users),
-      '--messages',
-      String(want.messages),
-      '--follows',
-      String(want.follows),
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  seed(url, want);
   return url;
 }
 
@@ -169,6 +188,15 @@ async function main() {
       sizes: { type: 'string', default: '10k,10m' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       'scenario-lines': { type: 'string' },
+      phases: { type: 'string', default: 'ceiling,scenario,timelines,ratio' },
+      rounds: { type: 'string', default: '3' },
+      'ratio-seconds': { type: 'string', default: '5' },
+      'ratio-connections': { type: 'string', default: '50' },
+      before: { type: 'string' },
+      profile: { type: 'string' },
+      works: { type: 'string' },
+      'sqlite-10m': { type: 'string' },
+      'postgres-10m': { type: 'string' },
       write: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -191,7 +219,15 @@ async function main() {
   const sizes = values.sizes === 'none' ? [] : (values.sizes.split(',') as Size[]);
   for (const s of sizes) if (!(s in SIZES)) throw new Error(`unknown size ${s}`);
   const lines = values['scenario-lines'] ? Number(values['scenario-lines']) : undefined;
+  const phases = new Set(values.phases.split(',').filter(Boolean));
+  for (const p of phases) {
+    if (!['ceiling', 'scenario', 'timelines', 'ratio'].includes(p))
+      throw new Error(`unknown phase ${p}`);
+  }
+  if (values['sqlite-10m']) sizedOverrides['sqlite:10m'] = values['sqlite-10m'];
+  if (values['postgres-10m']) sizedOverrides['postgres:10m'] = values['postgres-10m'];
   const rows: Row[] = [];
+  const ratioRows: RatioRow[] = [];
   let peakRss = 0;
   const rssOf = (child: { pid: number }) => {
     const mb = peakRssMb(child.pid);
@@ -205,32 +241,38 @@ async function main() {
   const loadBefore = loadavg()[0] as number;
 
   // 1. The ceiling.
-  log('ceiling: node:http hello-world');
-  const hello = await startHello();
-  let ceiling: WrkResult;
-  try {
-    ceiling = await wrk(hello.url, { connections, seconds });
-  } finally {
-    await hello.stop();
+  let ceiling: WrkResult | undefined;
+  if (phases.has('ceiling')) {
+    log('ceiling: node:http hello-world');
+    const hello = await startHello();
+    try {
+      ceiling = await wrk(hello.url, { connections, seconds });
+    } finally {
+      await hello.stop();
+    }
   }
-  rows.push({
-    phase: 'ceiling',
-    database: '-',
-    what: `node:http JSON hello, ${connections} conns`,
-    rps: ceiling.rps,
-    p50: ceiling.p50,
-    p99: ceiling.p99,
-    ratio: 1,
-    errors: ceiling.errors,
-  });
+  if (ceiling)
+    rows.push({
+      phase: 'ceiling',
+      database: '-',
+      what: `node:http JSON hello, ${connections} conns`,
+      rps: ceiling.rps,
+      p50: ceiling.p50,
+      p99: ceiling.p99,
+      ratio: 1,
+      errors: ceiling.errors,
+    });
 
   const scenarioUsers: string[] = [];
   for await (const a of readScenario(SCENARIO, { lines }))
     if (a.command === 'register') scenarioUsers.push(a.user);
 
+  let beforeRoot: string | undefined;
+  if (phases.has('ratio') && values.before) beforeRoot = buildRevision(values.before, work, log);
+
   for (const kind of kinds) {
     // 2. The whole scenario at full speed, sequentially and with 16 in flight, on a fresh database.
-    for (const concurrency of [1, 16]) {
+    for (const concurrency of phases.has('scenario') ? [1, 16] : []) {
       const db = await scratchDatabase(kind);
       const server = await startMiniTwit(db.url);
       try {
@@ -271,7 +313,7 @@ async function main() {
             rps: m.rps,
             p50: m.p50,
             p99: m.p99,
-            ratio: m.rps / ceiling.rps,
+            ratio: ceiling ? m.rps / ceiling.rps : undefined,
             errors: m.errors,
             note: `RSS ${rssOf(server)} MB`,
           });
@@ -283,7 +325,7 @@ async function main() {
     }
 
     // 4. Timelines at each size, one connection: the latency of one request on an idle server.
-    for (const size of sizes) {
+    for (const size of phases.has('timelines') ? sizes : []) {
       const url = await sizedDatabase(kind, size);
       const server = await startMiniTwit(url);
       try {
@@ -350,6 +392,38 @@ async function main() {
     }
   }
   rows.push(...growthRows(rows));
+  // 6. MiniTwit against the bare program, on a fresh seeded database of each kind.
+  for (const kind of phases.has('ratio') ? kinds : []) {
+    const db = await scratchDatabase(kind);
+    try {
+      log(`${kind}: ratio phase, seeding ${JSON.stringify(RATIO_DATA)}`);
+      seed(db.url, RATIO_DATA);
+      ratioRows.push(
+        ...(await ratioPhase(kind, db.url, {
+          connections: Number(values['ratio-connections']),
+          seconds: Number(values['ratio-seconds']),
+          rounds: Number(values.rounds),
+          auth: DEFAULT_SIM_API_AUTH,
+          work,
+          beforeRoot,
+          only: values.works?.split(','),
+          log,
+          nodeArgs: values.profile
+            ? [
+                '--cpu-prof',
+                '--cpu-prof-dir',
+                resolve(values.profile),
+                '--cpu-prof-name',
+                `minitwit-${kind}.cpuprofile`,
+              ]
+            : [],
+        })),
+      );
+    } finally {
+      await db.drop();
+    }
+  }
+  if (beforeRoot) removeRevision(beforeRoot);
   rmSync(work, { recursive: true, force: true });
 
   const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '' : n.toFixed(digits));
@@ -369,15 +443,20 @@ async function main() {
     peakRssMb: peakRss,
     load,
     rows,
+    ratios: ratioRows,
   };
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  const ratios =
+    ratioRows.length > 0
+      ? `\nMiniTwit against the bare program (${values.rounds} interleaved rounds of wrk, ${values['ratio-connections']} connections, ${values['ratio-seconds']} s, median kept${values.before ? `; before = ${values.before}` : ''}):\n\n${ratioTable(ratioRows)}\n`
+      : '';
   process.stdout.write(
-    `${table}\n\nserver peak RSS over all phases: ${peakRss} MB\n\n${JSON.stringify(json)}\n`,
+    `${table}\n${ratios}\nserver peak RSS over all phases: ${peakRss} MB\n\n${JSON.stringify(json)}\n`,
   );
 
   if (values.write) {
     const file = resolve(packageRoot, 'docs/performance.md');
-    const block = `<!-- bench:start -->\nMeasured ${started.toISOString()} on this machine with \`${command}\`; ${load}.\n\n${table}\n\nServer peak RSS over all phases: **${peakRss} MB**.\n\n<details><summary>JSON</summary>\n\n\`\`\`json\n${JSON.stringify(json, null, 1)}\n\`\`\`\n</details>\n<!-- bench:end -->`;
+    const block = `<!-- bench:start -->\nMeasured ${started.toISOString()} on this machine with \`${command}\`; ${load}.\n\n${table}\n${ratios}\nServer peak RSS over all phases: **${peakRss} MB**.\n\n<details><summary>JSON</summary>\n\n\`\`\`json\n${JSON.stringify(json, null, 1)}\n\`\`\`\n</details>\n<!-- bench:end -->`;
     const old = existsSync(file)
       ? readFileSync(file, 'utf8')
       : '# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n';

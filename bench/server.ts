@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
@@ -61,10 +61,31 @@ export interface MiniTwitChild extends Child {
   apiUrl: string;
 }
 
-/** Starts `minitwit serve` as its own process (so its RSS is its own) over `databaseUrl`. */
-export async function startMiniTwit(databaseUrl: string): Promise<MiniTwitChild> {
+export interface StartOptions {
+  /** The MiniTwit checkout to run (its bin/minitwit.js); this one by default. */
+  root?: string;
+  /** LOG_LEVEL; BENCH_LOG_LEVEL or 'warn' by default. */
+  logLevel?: string;
+  /** A file that receives the server's log lines (stdout); discarded by default. */
+  logFile?: string;
+  /** Arguments for node before the script (--cpu-prof, say). */
+  nodeArgs?: string[];
+}
+
+/**
+ * Starts `minitwit serve` as its own process (so its RSS is its own) over `databaseUrl`, on free
+ * loopback ports (the metrics port too: metrics stay on, as shipped).
+ */
+export async function startMiniTwit(
+  databaseUrl: string,
+  options: StartOptions = {},
+): Promise<MiniTwitChild> {
   const [port, apiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [resolve(packageRoot, 'bin/minitwit.js'), 'serve'], {
+  const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
+  const root = options.root ?? packageRoot;
+  const args = [...(options.nodeArgs ?? []), resolve(root, 'bin/minitwit.js'), 'serve'];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -73,12 +94,13 @@ export async function startMiniTwit(databaseUrl: string): Promise<MiniTwitChild>
       // Never the default 9464: other servers on this machine may hold it.
       METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      LOG_LEVEL: options.logLevel ?? process.env.BENCH_LOG_LEVEL ?? 'warn',
       SESSION_SECRET: 'bench-secret-bench-secret-bench-secret-0',
       NODE_ENV: 'production',
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', out, 'pipe'],
   });
+  if (typeof out === 'number') closeSync(out);
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-4000);
@@ -109,6 +131,39 @@ export async function startHello(): Promise<Child & { url: string }> {
   const url = `http://127.0.0.1:${port}/`;
   await waitFor(url, child, () => '');
   return { process: child, pid: child.pid as number, url, stop };
+}
+
+/** Starts the bare program (bench/bare.ts) as its own process over `databaseUrl`. */
+export async function startBare(
+  databaseUrl: string,
+  auth: string,
+  nodeArgs: string[] = [],
+): Promise<Child & { webUrl: string; apiUrl: string }> {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, resolve(packageRoot, 'dist/bench/bare.js'), databaseUrl, '0', '0'],
+    { env: { ...process.env, SIM_API_AUTH: auth }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stop = stopper(child);
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
+  try {
+    const line = await new Promise<string>((done, fail) => {
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) done(out.split('\n')[0] as string);
+      });
+      child.once('exit', (code) => fail(new Error(`bare exited (${code}):\n${stderr}`)));
+    });
+    const urls = JSON.parse(line) as { api: string; web: string };
+    return { process: child, pid: child.pid as number, apiUrl: urls.api, webUrl: urls.web, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** Signs in through the web form and returns the Cookie header a browser would send. */

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import { apiClientError, buildApiServer } from './api/server.js';
 import type { Config } from './config/config.js';
@@ -109,7 +110,11 @@ async function migrateOnStart(config: Config, database: DatabaseHandle, logger: 
   const handle = own ? database : openDatabase(config.databaseUrl, { poolMax: 1 });
   try {
     const applied = await migrateToLatest(handle.db, handle.dialect, handle.where);
-    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    if (applied.length > 0) {
+      logger.info({ applied }, 'migrations applied');
+      // Fresh planner statistics for the changed schema (a new database has none at all).
+      await sql`analyze`.execute(handle.db);
+    }
   } finally {
     if (!own) await handle.close();
   }

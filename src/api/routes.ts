@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { TimelineEntry, User } from '../domain/minitwit.js';
+import { DomainError } from '../domain/errors.js';
+import type { TimelineEntry } from '../domain/minitwit.js';
+import { faultAnswer } from '../http/database-faults.js';
 import { ApiError, sendError } from './errors.js';
 import {
   type FollowBody,
@@ -15,8 +17,15 @@ import {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** On the API's /msgs/:username and /fllws/:username routes: the user the URL names. */
-    namedUser: User | null;
+    /**
+     * The request's `?latest=` when its route stores it with its action (see recordLatest);
+     * still set when the response is about to be sent, it is stored then.
+     */
+    pendingLatest: number | undefined;
+  }
+  interface FastifyContextConfig {
+    /** The handler stores `?latest=` in its own statement (see recordLatest). */
+    latestInAction?: boolean;
   }
 }
 
@@ -32,16 +41,54 @@ export function parseLatest(raw: unknown): number | undefined {
 /**
  * Every request may carry `?latest=`: stored before auth and body parsing (an onRequest hook
  * on the whole server), after the security plugin's checks. Registered after `apiSecurity`.
+ *
+ * A route with `config.latestInAction` (the simulator's hot paths) stores it in the same
+ * statement as its action instead: the hook only notes it in `request.pendingLatest`, the
+ * handler takes it, and whatever answer is sent without the handler having taken it (a 403, a
+ * 400, a 404) stores it just before it goes out, so the client never sees an answer before its
+ * `latest` is stored.
  */
 export const recordLatest = fp(
   async (app: FastifyInstance) => {
-    app.addHook('onRequest', async (request) => {
+    app.decorateRequest('pendingLatest', undefined);
+    app.addHook('onRequest', (request, _reply, done) => {
       const value = parseLatest((request.query as Record<string, unknown>).latest);
-      if (value !== undefined) await app.domain.setLatest(value);
+      if (value === undefined) return done();
+      if (request.routeOptions.config.latestInAction) {
+        request.pendingLatest = value;
+        return done();
+      }
+      app.domain.setLatest(value).then(() => done(), done);
+    });
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const value = request.pendingLatest;
+      if (value === undefined) return done(null, payload);
+      request.pendingLatest = undefined;
+      app.domain.setLatest(value).then(
+        () => done(null, payload),
+        (error: unknown) => {
+          // The answer becomes the database's fault answer (503 + Retry-After, …), as when
+          // `latest` is stored before the handler: never an answer whose `latest` was lost.
+          const fault = faultAnswer(error);
+          const status = fault?.status ?? 500;
+          if (status >= 500) request.log.error({ err: error }, 'storing latest failed');
+          if (fault?.retryAfter !== undefined)
+            reply.header('retry-after', String(fault.retryAfter));
+          reply.code(status).type('application/json; charset=utf-8');
+          done(null, JSON.stringify({ status, error_msg: fault?.api ?? 'Internal server error' }));
+        },
+      );
     });
   },
   { name: 'simulator-latest', fastify: '5.x', decorators: { fastify: ['domain'] } },
 );
+
+/** Takes the request's pending `latest` for the handler to store with its action. */
+function takeLatest(request: FastifyRequest): number | undefined {
+  const value = request.pendingLatest;
+  request.pendingLatest = undefined;
+  return value;
+}
 
 const asJson = (rows: TimelineEntry[]) =>
   rows.map((m) => ({ content: m.text, pub_date: m.pubDate, user: m.username }));
@@ -79,11 +126,13 @@ export async function simulatorRoutes(app: FastifyInstance, options: { auth: str
 async function simulatorOnly(app: FastifyInstance, { auth }: { auth: string }) {
   const { domain } = app;
   const expected = Buffer.from(auth);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return sendError(reply, 403, NOT_AUTHORIZED);
+      sendError(reply, 403, NOT_AUTHORIZED);
+      return;
     }
+    done();
   });
 
   app.get<{ Querystring: ListQuery }>(
@@ -95,68 +144,93 @@ async function simulatorOnly(app: FastifyInstance, { auth }: { auth: string }) {
   app.register(userRoutes);
 }
 
-/** The user a /…/:username route names, found by its preValidation hook. */
-function namedUser(request: FastifyRequest): User {
-  if (!request.namedUser) throw new Error('namedUser is read before it was looked up');
-  return request.namedUser;
-}
-
 /**
- * /msgs/:username and /fllws/:username. The user is looked up before the body and query are
- * validated, so an unknown user is a 404 whatever else is wrong with the request.
+ * /msgs/:username and /fllws/:username: each finds the user and acts in one call to the domain
+ * (one statement on PostgreSQL). An unknown user is a 404 whatever else is wrong with the
+ * request: a request that fails validation (attached, not answered at once) or names no user to
+ * follow is answered only after the user is looked up.
  */
 async function userRoutes(app: FastifyInstance) {
   const { domain } = app;
+  const notFound = (username: string) => new ApiError(404, `User "${username}" not found`);
   const userOr404 = async (username: string) => {
     const user = await domain.findUser(username);
-    if (!user) throw new ApiError(404, `User "${username}" not found`);
+    if (!user) throw notFound(username);
     return user;
   };
-
-  app.decorateRequest('namedUser', null);
-  app.addHook<{ Params: UserParams }>('preValidation', async (request) => {
-    request.namedUser = await userOr404(request.params.username);
-  });
+  /** Answers a request that failed validation: 404 for an unknown user, else the 400. */
+  const refuse = async (username: string, error: Error) => {
+    await userOr404(username);
+    throw error;
+  };
+  const options = { attachValidation: true, config: { latestInAction: true } } as const;
 
   app.get<{ Params: UserParams; Querystring: ListQuery }>(
     '/msgs/:username',
-    { schema: SCHEMAS.userMessages },
-    async (request) =>
-      asJson(await domain.userTimeline(namedUser(request).user_id, rowCount(request.query))),
+    { schema: SCHEMAS.userMessages, attachValidation: true },
+    async (request) => {
+      const { username } = request.params;
+      if (request.validationError) return refuse(username, request.validationError);
+      const rows = await domain.userTimelineByName(username, rowCount(request.query));
+      if (!rows) throw notFound(username);
+      return asJson(rows);
+    },
   );
 
   app.post<{ Params: UserParams; Body: MessageBody }>(
     '/msgs/:username',
-    { schema: SCHEMAS.postMessage },
+    { schema: SCHEMAS.postMessage, ...options },
     async (request, reply) => {
+      const { username } = request.params;
+      if (request.validationError) return refuse(username, request.validationError);
       const content = text(request.body.content);
-      if (content === '') throw new ApiError(400, '"content" must be a non-empty string');
-      await domain.post(namedUser(request).user_id, content);
+      if (content === '') {
+        return refuse(username, new ApiError(400, '"content" must be a non-empty string'));
+      }
+      const latest = takeLatest(request);
+      let id: number | undefined;
+      try {
+        id = await domain.postAs(username, content, latest);
+      } catch (error) {
+        // A text the domain refuses: nothing was stored, `latest` included.
+        if (error instanceof DomainError) {
+          request.pendingLatest = latest;
+          await userOr404(username);
+        }
+        throw error;
+      }
+      if (id === undefined) throw notFound(username);
       return reply.code(204).send();
     },
   );
 
   app.get<{ Params: UserParams; Querystring: ListQuery }>(
     '/fllws/:username',
-    { schema: SCHEMAS.follows },
-    async (request) => ({
-      follows: await domain.followedUsernames(namedUser(request).user_id, rowCount(request.query)),
-    }),
+    { schema: SCHEMAS.follows, attachValidation: true },
+    async (request) => {
+      const { username } = request.params;
+      if (request.validationError) return refuse(username, request.validationError);
+      const follows = await domain.followedUsernamesByName(username, rowCount(request.query));
+      if (!follows) throw notFound(username);
+      return { follows };
+    },
   );
 
   app.post<{ Params: UserParams; Body: FollowBody }>(
     '/fllws/:username',
-    { schema: SCHEMAS.follow },
+    { schema: SCHEMAS.follow, ...options },
     async (request, reply) => {
+      const { username } = request.params;
+      if (request.validationError) return refuse(username, request.validationError);
       const follow = text(request.body.follow);
       const unfollow = text(request.body.unfollow);
       if (follow === '' && unfollow === '') {
-        throw new ApiError(400, 'The body must name a user as "follow" or "unfollow"');
+        const error = new ApiError(400, 'The body must name a user as "follow" or "unfollow"');
+        return refuse(username, error);
       }
-      const user = namedUser(request);
-      const target = await userOr404(follow || unfollow);
-      if (follow) await domain.follow(user.user_id, target.user_id);
-      else await domain.unfollow(user.user_id, target.user_id);
+      const target = follow || unfollow;
+      const missing = await domain.followAs(username, target, !follow, takeLatest(request));
+      if (missing) throw notFound(missing === 'user' ? username : target);
       return reply.code(204).send();
     },
   );

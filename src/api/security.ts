@@ -62,8 +62,9 @@ export const apiSecurity = fp(
     const refusalLog = new RateLimiter({ limit: 1, windowSeconds: 60 });
     const limiter = new RateLimiter({ limit: s.apiLimit, windowSeconds: s.apiWindowSeconds });
 
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.routeOptions.config.probe) return;
+    // Callback hooks, not async ones: no promise per request.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.routeOptions.config.probe || (allow.empty && !limiter.enabled)) return done();
       if (!allow.empty && !allow.matches(request.ip)) {
         if (refusalLog.hit(request.ip).allowed) {
           request.log.warn(
@@ -77,20 +78,23 @@ export const apiSecurity = fp(
             `simulator API refused ${request.ip}: not in SIM_API_ALLOW (further refusals of this address are not logged for a minute)`,
           );
         }
-        return sendError(reply, 403, NOT_ALLOWED);
+        sendError(reply, 403, NOT_ALLOWED);
+        return;
       }
       if (limiter.enabled) {
         const decision = limiter.hit(clientKey(request.ip));
         if (!decision.allowed) {
           reply.header('retry-after', String(decision.retryAfter));
-          return sendError(reply, 429, TOO_MANY);
+          sendError(reply, 429, TOO_MANY);
+          return;
         }
       }
+      done();
     });
 
-    app.addHook('onSend', async (_request, reply, payload) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       reply.headers(API_SECURITY_HEADERS);
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'api-security', fastify: '5.x' },

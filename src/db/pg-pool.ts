@@ -1,6 +1,7 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { DatabaseTimeout, DatabaseUnreachable } from './errors.js';
+import { PREPARED_NAMES } from './prepared.js';
 
 export interface GuardedPoolOptions {
   connectionString: string;
@@ -55,11 +56,17 @@ export function guardedPool(options: GuardedPoolOptions): { pool: pg.Pool; kysel
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let abandoned = false;
+    const send = (sql: string, parameters: readonly unknown[]) => {
+      // A query compiled once (db/prepared.ts) runs as a named statement: parsed and planned
+      // once per connection instead of at every call.
+      const name = typeof sql === 'string' ? PREPARED_NAMES.get(sql) : undefined;
+      return name === undefined
+        ? client.query(sql, parameters as unknown[])
+        : client.query({ name, text: sql, values: parameters as unknown[] });
+    };
     const query = (sql: string, parameters: readonly unknown[]) => {
       // A cursor (Kysely's streaming) or no deadline: pg's own query, untouched.
-      if (deadlineMs === 0 || typeof sql !== 'string') {
-        return client.query(sql, parameters as unknown[]);
-      }
+      if (deadlineMs === 0 || typeof sql !== 'string') return send(sql, parameters);
       return new Promise((resolve, reject) => {
         const started = Date.now();
         const timer = setTimeout(() => {
@@ -76,7 +83,7 @@ export function guardedPool(options: GuardedPoolOptions): { pool: pg.Pool; kysel
             client as unknown as { connection?: { stream?: { destroy(): void } } }
           ).connection?.stream?.destroy();
         }, deadlineMs);
-        client.query(sql, parameters as unknown[]).then(
+        send(sql, parameters).then(
           (result) => {
             clearTimeout(timer);
             resolve(result);

@@ -2,6 +2,7 @@ import type { User } from '../db/schema.js';
 import { type BackfillState, SearchStore, type UserHit } from '../db/search.js';
 import {
   COUNT_CAP,
+  type MissingUser,
   type PageQuery,
   type ProfileCounts,
   type Store,
@@ -22,7 +23,7 @@ import {
   usernameError,
 } from './validation.js';
 
-export type { ProfileCounts, TimelineEntry, TimelineScope, User, UserEntry };
+export type { MissingUser, ProfileCounts, TimelineEntry, TimelineScope, User, UserEntry };
 /** Profile counts stop at this many (the store's bound): show it as `10,000+`. */
 export { COUNT_CAP };
 
@@ -205,13 +206,56 @@ export class MiniTwit {
       this.events.messageDeleted?.();
       return true;
     }
-    const message = await this.messageToDelete(userId, messageId);
-    if (message.deleted) return false;
-    // Not deleted, ours, yet not updated: cannot happen outside a race with another delete.
+    // Nothing updated: someone else's or no such message (this throws), or ours, deleted already.
+    await this.messageToDelete(userId, messageId);
     return false;
   }
 
+  /**
+   * The simulator's tweet: stores `latest` (when given), then a message by the user named
+   * `username`, dated now, in as few statements as the database allows. Returns the message id,
+   * or undefined when there is no such user (`latest` is stored all the same).
+   * @throws DomainError('invalid') when the text breaks a rule (nothing is stored then).
+   */
+  async postAs(username: string, text: string, latest?: number): Promise<number | undefined> {
+    const problem = messageError(text);
+    if (problem) throw invalid(problem);
+    let id: number | undefined;
+    if (plausibleUsername(username)) {
+      id = await this.store.postAs(username, text, now(), latest);
+    } else if (latest !== undefined) {
+      await this.store.storeLatest(latest);
+    }
+    if (latest !== undefined) this.events.latestChanged?.(latest);
+    if (id !== undefined) this.events.messagePosted?.();
+    return id;
+  }
+
   // ---- follows ----
+
+  /**
+   * The simulator's follow (or unfollow): stores `latest` (when given), then the action between
+   * the users named `who` and `whom`. Returns which user is missing ('user' first), or
+   * undefined when it was done (`latest` is stored either way).
+   */
+  async followAs(
+    who: string,
+    whom: string,
+    unfollow: boolean,
+    latest?: number,
+  ): Promise<MissingUser | undefined> {
+    let missing: MissingUser | undefined;
+    if (!plausibleUsername(who)) missing = 'user';
+    else if (!plausibleUsername(whom)) missing = 'target';
+    if (missing) {
+      if (latest !== undefined) await this.store.storeLatest(latest);
+    } else {
+      missing = await this.store.followAs(who, whom, unfollow, latest);
+    }
+    if (latest !== undefined) this.events.latestChanged?.(latest);
+    if (!missing) (unfollow ? this.events.unfollowed : this.events.followed)?.();
+    return missing;
+  }
 
   async follow(whoId: number, whomId: number): Promise<void> {
     await this.store.follow(whoId, whomId);
@@ -232,6 +276,18 @@ export class MiniTwit {
   }
 
   // ---- timelines ----
+
+  /** The newest `limit` messages of the user named `username`, or undefined: no such user. */
+  async userTimelineByName(username: string, limit: number): Promise<TimelineEntry[] | undefined> {
+    return plausibleUsername(username) ? this.store.userTimelineByName(username, limit) : undefined;
+  }
+
+  /** Whom the user named `username` follows (at most `limit`), or undefined: no such user. */
+  async followedUsernamesByName(username: string, limit: number): Promise<string[] | undefined> {
+    return plausibleUsername(username)
+      ? this.store.followedUsernamesByName(username, limit)
+      : undefined;
+  }
 
   publicTimeline(limit: number, before?: number): Promise<TimelineEntry[]> {
     return this.store.publicTimeline({ limit, before });
@@ -384,7 +440,7 @@ export class MiniTwit {
   }
 
   async setLatest(value: number): Promise<void> {
-    await this.store.setSetting(LATEST, value);
+    await this.store.storeLatest(value);
     this.events.latestChanged?.(value);
   }
 

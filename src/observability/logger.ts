@@ -83,13 +83,16 @@ export function requestId(request: IncomingMessage): string {
   return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
 }
 
-/** One line per finished request, and the request id echoed back to the client. */
+/**
+ * One line per finished request, and the request id echoed back to the client. Callback hooks,
+ * not async ones: no promise per request on the path every request takes.
+ */
 export function installRequestLogging(app: FastifyInstance) {
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
         method: request.method,
@@ -99,5 +102,6 @@ export function installRequestLogging(app: FastifyInstance) {
       },
       'request',
     );
+    done();
   });
 }

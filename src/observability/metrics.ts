@@ -61,6 +61,26 @@ export function errorKind(status: number): string | undefined {
   return 'client_other';
 }
 
+/**
+ * The operation of a query written as SQL text (the request path's prepared queries): its main
+ * statement's first word, past any `with … as (…)` parts; `raw` for anything else. Remembered
+ * per text in `seen` (at most 500 texts).
+ */
+export function rawOperation(text: string, seen: Map<string, string>): string {
+  let operation = seen.get(text);
+  if (operation !== undefined) return operation;
+  let flat = text;
+  for (let before = ''; before !== flat; ) {
+    before = flat;
+    flat = flat.replace(/\([^()]*\)/g, ' ');
+  }
+  const main =
+    /^\s*(?:with\s[\s\S]*?\bas\s+(?:,\s*\w+\s+as\s+)*)?(select|insert|update|delete)\b/i.exec(flat);
+  operation = main ? (main[1] as string).toLowerCase() : 'raw';
+  if (seen.size < 500) seen.set(text, operation);
+  return operation;
+}
+
 /** `select`, `insert`, … from the root node of a compiled Kysely query. */
 export function operationOf(kind: string | undefined): string {
   switch (kind) {
@@ -294,24 +314,55 @@ export class Metrics {
     };
   }
 
+  private readonly dbSeries = new Map<string, Histogram.Internal<'operation'>>();
+  private readonly rawOperations = new Map<string, string>();
+
   /** Kysely's `log` option: every query's duration, and failed queries as errors. */
   readonly onQuery = (event: LogEvent) => {
-    this.dbDuration
-      .labels(operationOf(event.query.query.kind))
-      .observe(event.queryDurationMillis / 1000);
+    // One labelled series per operation, kept: no hashing of the label on every query.
+    const { kind } = event.query.query;
+    const operation =
+      kind === 'RawNode' ? rawOperation(event.query.sql, this.rawOperations) : operationOf(kind);
+    let series = this.dbSeries.get(operation);
+    if (series === undefined) {
+      series = this.dbDuration.labels(operation);
+      this.dbSeries.set(operation, series);
+    }
+    series.observe(event.queryDurationMillis / 1000);
     if (event.level === 'error') this.errors.labels('database', 'query').inc();
   };
 
   /** Counts and times every response of one front door. */
   instrument(app: FastifyInstance, door: 'web' | 'api') {
-    app.addHook('onResponse', async (request, reply) => {
+    // The labelled series of each (method, route, status) met so far: prom-client would hash
+    // the four label values twice per response otherwise. Routes and methods are a fixed set and
+    // statuses a few dozen, so this stays small.
+    const series = new Map<
+      string,
+      {
+        count: Counter.Internal;
+        duration: Histogram.Internal<'door' | 'method' | 'route' | 'status'>;
+      }
+    >();
+    // A callback hook, not an async one: no promise per response.
+    app.addHook('onResponse', (request, reply, done) => {
       const method = METHODS.has(request.method) ? request.method : 'OTHER';
       const route = request.routeOptions.url ?? UNMATCHED;
-      const status = String(reply.statusCode);
-      this.httpRequests.labels(door, method, route, status).inc();
-      this.httpDuration.labels(door, method, route, status).observe(reply.elapsedTime / 1000);
+      const key = `${method} ${reply.statusCode} ${route}`;
+      let entry = series.get(key);
+      if (entry === undefined) {
+        const status = String(reply.statusCode);
+        entry = {
+          count: this.httpRequests.labels(door, method, route, status),
+          duration: this.httpDuration.labels(door, method, route, status),
+        };
+        series.set(key, entry);
+      }
+      entry.count.inc();
+      entry.duration.observe(reply.elapsedTime / 1000);
       const kind = errorKind(reply.statusCode);
       if (kind) this.errors.labels(door, kind).inc();
+      done();
     });
   }
 

@@ -6,6 +6,7 @@ import {
   errorKind,
   HTTP_BUCKETS,
   operationOf,
+  rawOperation,
 } from '../../src/observability/metrics.js';
 import { SimClient, WebClient } from '../helpers/clients.js';
 import { forEachDatabase } from '../helpers/databases.js';
@@ -231,4 +232,23 @@ describe('metrics switched off and pieces of the metrics module', () => {
     assert.equal(events.unfollowed, undefined);
     assert.deepEqual(seen, ['a', 'b', 'afalse']);
   });
+});
+
+test('the operation of a query written as SQL: its main statement, past any with … as (…)', () => {
+  const seen = new Map<string, string>();
+  const cases: [string, string][] = [
+    ['insert into messages (a) select user_id from users where username = $1', 'insert'],
+    [
+      "with c as (select set_config('synchronous_commit', 'off', true)) insert into settings (name, value) select 'latest', $1 from c",
+      'insert',
+    ],
+    [
+      'with l as (insert into settings (name) values (1)), w as (select 1), a as (delete from f using w) select (select 1 from w) as who',
+      'select',
+    ],
+    ['select m.id from (select id from messages m order by id desc limit $1) m', 'select'],
+    ['analyze', 'raw'],
+  ];
+  for (const [text, operation] of cases) assert.equal(rawOperation(text, seen), operation, text);
+  assert.equal(seen.size, cases.length, 'each text is worked out once');
 });
