@@ -29,7 +29,7 @@ export function searchRoutes(app: FastifyInstance) {
         maxLength: SEARCH_MAX_LENGTH,
         searched: result.words.length > 0,
         users: result.users.map((u) => ({ username: u.username, url: userUrl(u.username) })),
-        messages: messageViews(result.messages.items),
+        messages: messageViews(result.messages.items, { avatars: app.avatarSource }),
         next:
           result.messages.next === undefined
             ? undefined
