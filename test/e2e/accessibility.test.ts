@@ -30,7 +30,7 @@ async function post(page: Page, text: string) {
   await page.getByRole('button', { name: 'Share' }).click();
 }
 
-/** Every page state a person can reach, signed out and in (38 with both schemes × 2 below). */
+/** Every page state a person can reach, signed out and in (33; each in both colour schemes). */
 const STATES: PageState[] = [
   { name: 'public timeline, signed out', who: 'anonymous', go: (p, b) => p.goto(`${b}/public`) },
   {
@@ -166,6 +166,62 @@ const STATES: PageState[] = [
       await p.fill('#password', 'secret');
       await p.getByRole('button', { name: 'Sign In' }).click();
       assert.equal(await p.locator('#text').inputValue(), 'typed while the session ran out');
+    },
+  },
+  { name: 'search, empty', who: 'anonymous', go: (p, b) => p.goto(`${b}/search`) },
+  {
+    name: 'search results: users and messages, signed out',
+    who: 'anonymous',
+    go: (p, b) => p.goto(`${b}/search?q=grace`),
+  },
+  {
+    name: 'search results with delete links and paging, signed in',
+    who: 'ada',
+    go: async (p, b) => {
+      await p.goto(`${b}/search`);
+      await p.fill('input[name="q"]', 'engine');
+      await p.keyboard.press('Enter');
+      await p
+        .getByRole('link', { name: /Delete/ })
+        .first()
+        .waitFor();
+    },
+  },
+  { name: 'search, nothing found', who: 'ada', go: (p, b) => p.goto(`${b}/search?q=zzzzqqq`) },
+  {
+    name: 'search, query too long (400)',
+    who: 'anonymous',
+    go: (p, b) => p.goto(`${b}/search?q=${'x'.repeat(300)}`),
+  },
+  {
+    name: 'confirm deleting my message, then the flash',
+    who: 'ada',
+    go: async (p, b) => {
+      await p.goto(`${b}${ada}`);
+      await p
+        .getByRole('link', { name: /Delete/ })
+        .first()
+        .click();
+      await p
+        .getByRole('button', { name: /Delete/ })
+        .first()
+        .waitFor();
+    },
+  },
+  {
+    name: 'my profile after deleting a message (flash)',
+    who: 'ada',
+    go: async (p, b) => {
+      await p.goto(`${b}${ada}`);
+      await p
+        .getByRole('link', { name: /Delete/ })
+        .first()
+        .click();
+      await p
+        .getByRole('button', { name: /Delete/ })
+        .first()
+        .click();
+      await p.getByText('Your message was deleted').waitFor();
     },
   },
 ];
