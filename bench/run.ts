@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { DEFAULT_SIM_API_AUTH } from '../src/config/config.js';
 import { courseScenario, packageRoot } from '../src/config/paths.js';
 import { SEED_PASSWORD, seedUsername, userIndexForRank } from '../src/dataops/bulk.js';
@@ -17,6 +16,7 @@ import { runLoad } from '../src/sim/load.js';
 import { readScenario } from '../src/sim/scenario.js';
 import { summarize } from '../src/sim/stats.js';
 import { CHART_FILE, ratioChart } from './chart.js';
+import { admin, type BenchRow, type Kind, pgUrl, seed } from './databases.js';
 import {
   buildRevision,
   RATIO_DATA,
@@ -52,32 +52,14 @@ The 10 M databases are built once (minutes) at data/bench/10m.db and database mi
 BENCH_10M_SQLITE=<file> and BENCH_10M_POSTGRES=<database name> use others (a copy, say).
 Each size also measures search next to /public (bench/search.ts).`;
 
-type Kind = 'sqlite' | 'postgres';
 const SIZES = {
   '10k': { users: 1000, messages: 10_000, follows: 20_000 },
   '10m': { users: 100_000, messages: 10_000_000, follows: 2_000_000 },
 } as const;
 type Size = keyof typeof SIZES;
 
-const ADMIN = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SCENARIO = courseScenario;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: ADMIN });
-  await client.connect();
-  try {
-    return await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
-
-function pgUrl(name: string) {
-  const url = new URL(ADMIN);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 /** A new empty database; `drop` removes it. */
 async function scratchDatabase(kind: Kind) {
@@ -100,26 +82,6 @@ async function scratchDatabase(kind: Kind) {
 
 /** Databases given on the command line instead of data/bench/<size>.db / minitwit_bench_<size>. */
 const sizedOverrides: Partial<Record<`${Kind}:${Size}`, string>> = {};
-
-/** Seeds `url` (an empty database) with `want` through `minitwit seed` (which runs ANALYZE). */
-function seed(url: string, want: { users: number; messages: number; follows: number }) {
-  execFileSync(
-    process.execPath,
-    [
-      resolve(packageRoot, 'bin/minitwit.js'),
-      'seed',
-      '--database',
-      url,
-      '--users',
-      String(want.users),
-      '--messages',
-      String(want.messages),
-      '--follows',
-      String(want.follows),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-}
 
 /** The persistent database of a size, seeded on first use and checked by its counts after. */
 async function sizedDatabase(kind: Kind, size: Size): Promise<string> {
@@ -168,17 +130,7 @@ async function warmUp(apiUrl: string) {
   }
 }
 
-interface Row {
-  phase: string;
-  database: string;
-  what: string;
-  rps?: number;
-  p50?: number;
-  p99?: number;
-  ratio?: number;
-  errors: number;
-  note?: string;
-}
+type Row = BenchRow;
 
 async function main() {
   const { values } = parseArgs({

@@ -2,14 +2,12 @@
 // In ONE run, per database and size: the cost of /search next to /public on the same server,
 // the index's size, and with --backfill the time the background indexer takes to build the
 // index of every message while the server serves reads and writes.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { DEFAULT_SIM_API_AUTH } from '../src/config/config.js';
 import { packageRoot } from '../src/config/paths.js';
 import { seedUsername } from '../src/dataops/bulk.js';
@@ -18,31 +16,20 @@ import { migrateToLatest } from '../src/db/migrations.js';
 import { SearchStore } from '../src/db/search.js';
 import { SearchBackfill } from '../src/domain/search-backfill.js';
 import { summarize } from '../src/sim/stats.js';
+import { admin, type BenchRow, type Kind, pgUrl, seed } from './databases.js';
 import { type MiniTwitChild, startMiniTwit } from './server.js';
 import { writePathsScript, wrk } from './wrk.js';
 
-export type Kind = 'sqlite' | 'postgres';
 export const SEARCH_SIZES = {
   '10k': { users: 1000, messages: 10_000, follows: 20_000 },
   '10m': { users: 100_000, messages: 10_000_000, follows: 2_000_000 },
 } as const;
 export type SearchSize = keyof typeof SEARCH_SIZES;
 
-const ADMIN = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (line: string) => process.stderr.write(`[bench:search] ${line}\n`);
 
-/** One line of the result table (the same shape as bench/run.ts's rows). */
-export interface SearchRow {
-  phase: string;
-  database: string;
-  what: string;
-  rps?: number;
-  p50?: number;
-  p99?: number;
-  ratio?: number;
-  errors: number;
-  note?: string;
-}
+/** One line of the result table (bench/run.ts's rows). */
+export type SearchRow = BenchRow;
 
 /**
  * What the search pages are asked, each a list of paths wrk cycles through: the seeded texts
@@ -61,22 +48,6 @@ export const SEARCH_QUERIES: [string, string[]][] = [
   ['page 2 (before= near the newest)', ['/search?q=water&before=__TOP__']],
   ['a deep page (before= mid-history)', ['/search?q=water&before=__MID__']],
 ];
-
-function pgUrl(name: string) {
-  const url = new URL(ADMIN);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: ADMIN });
-  await client.connect();
-  try {
-    return await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * The 10 M database to use: BENCH_10M_SQLITE (a file path) or BENCH_10M_POSTGRES (a database
@@ -108,23 +79,7 @@ export async function seededTenThousand(
     url = pgUrl(name);
     drop = async () => void (await admin(`drop database ${name} with (force)`));
   }
-  const want = SEARCH_SIZES['10k'];
-  execFileSync(
-    process.execPath,
-    [
-      resolve(packageRoot, 'bin/minitwit.js'),
-      'seed',
-      '--database',
-      url,
-      '--users',
-      String(want.users),
-      '--messages',
-      String(want.messages),
-      '--follows',
-      String(want.follows),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  seed(url, SEARCH_SIZES['10k']);
   return { url, drop };
 }
 
