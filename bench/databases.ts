@@ -29,12 +29,19 @@ export function pgUrl(name: string): string {
   return url.toString();
 }
 
-/** Seeds `url` (an empty, migrated or new database) with `want` through `minitwit seed` (which runs ANALYZE). */
-export function seed(url: string, want: { users: number; messages: number; follows: number }) {
+/**
+ * Seeds `url` (an empty, migrated or new database) with `want` through `minitwit seed` (which
+ * runs ANALYZE) of the checkout at `root` (this one by default; another build migrates its own).
+ */
+export function seed(
+  url: string,
+  want: { users: number; messages: number; follows: number },
+  root = packageRoot,
+) {
   execFileSync(
     process.execPath,
     [
-      resolve(packageRoot, 'bin/minitwit.js'),
+      resolve(root, 'bin/minitwit.js'),
       'seed',
       '--database',
       url,

@@ -21,6 +21,8 @@ export interface RatioOptions {
   work: string;
   /** A checkout of an older revision, built, to measure in the same rounds. */
   beforeRoot?: string | undefined;
+  /** The before build's own database (seeded by it: its migrations may be older than ours). */
+  beforeUrl?: string | undefined;
   log: (line: string) => void;
   /** Only the works whose name contains one of these (all by default). */
   only?: string[] | undefined;
@@ -162,7 +164,7 @@ export async function ratioPhase(
     if (options.beforeRoot) {
       targets.push({
         name: 'before',
-        child: await startMiniTwit(url, {
+        child: await startMiniTwit(options.beforeUrl ?? url, {
           root: options.beforeRoot,
           logLevel: 'info',
           logFile: join(work, `before-${kind}.log`),

@@ -347,9 +347,12 @@ async function main() {
   // 6. MiniTwit against the bare program, on a fresh seeded database of each kind.
   for (const kind of phases.has('ratio') ? kinds : []) {
     const db = await scratchDatabase(kind);
+    // The before build gets a database of its own, seeded the same way by its own code.
+    const beforeDb = beforeRoot ? await scratchDatabase(kind) : undefined;
     try {
       log(`${kind}: ratio phase, seeding ${JSON.stringify(RATIO_DATA)}`);
       seed(db.url, RATIO_DATA);
+      if (beforeDb) seed(beforeDb.url, RATIO_DATA, beforeRoot);
       ratioRows.push(
         ...(await ratioPhase(kind, db.url, {
           connections: Number(values['ratio-connections']),
@@ -358,6 +361,7 @@ async function main() {
           auth: DEFAULT_SIM_API_AUTH,
           work,
           beforeRoot,
+          beforeUrl: beforeDb?.url,
           only: values.works?.split(','),
           log,
           nodeArgs: values.profile
@@ -373,6 +377,7 @@ async function main() {
       );
     } finally {
       await db.drop();
+      await beforeDb?.drop();
     }
   }
   if (beforeRoot) removeRevision(beforeRoot);
